@@ -10,6 +10,8 @@
 
 mod cidr;
 mod condition;
+#[cfg(test)]
+mod doc_examples;
 mod error;
 mod event;
 mod expr;
