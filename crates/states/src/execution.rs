@@ -1,0 +1,293 @@
+//! A durable, step-wise execution: `Execution` serializes completely, so the embedding runtime
+//! can persist it after every step and resume it after a crash.
+
+use crate::clock::{Clock, RealClock};
+use crate::engine::{Cursor, Env, ExecInfo, Frame, Outcome, step_frame};
+use crate::history::{HistoryEvent, Recorder, text};
+use crate::{StateMachine, TaskInvoker};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExecutionStatus {
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Aborted,
+}
+
+/// Everything needed to resume an execution; serde round-trips it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Execution {
+    info: ExecInfo,
+    status: ExecutionStatus,
+    output: Option<Value>,
+    error: Option<String>,
+    cause: Option<String>,
+    frame: Frame,
+    next_event_id: u64,
+    stop_time: Option<DateTime<Utc>>,
+}
+
+impl Execution {
+    /// Creates the execution and its `ExecutionStarted` event.
+    pub fn start(
+        machine: &StateMachine,
+        execution_arn: &str,
+        name: &str,
+        state_machine_arn: &str,
+        input: Value,
+        now: DateTime<Utc>,
+    ) -> (Execution, Vec<HistoryEvent>) {
+        let account = execution_arn
+            .split(':')
+            .nth(4)
+            .filter(|a| !a.is_empty())
+            .unwrap_or("000000000000");
+        let sm_name = state_machine_arn.rsplit(':').next().unwrap_or_default();
+        let info = ExecInfo {
+            execution_arn: execution_arn.to_string(),
+            name: name.to_string(),
+            state_machine_arn: state_machine_arn.to_string(),
+            input: input.clone(),
+            start_time: now,
+            role_arn: format!("arn:aws:iam::{account}:role/StepFunctions-{sm_name}-role"),
+        };
+        let mut rec = Recorder::new(1);
+        rec.push(
+            now,
+            "ExecutionStarted",
+            Some("executionStartedEventDetails"),
+            json!({
+                "input": text(&input),
+                "inputDetails": {"truncated": false},
+                "roleArn": info.role_arn,
+                "stateMachineArn": state_machine_arn,
+            }),
+        );
+        let exec = Execution {
+            info,
+            status: ExecutionStatus::Running,
+            output: None,
+            error: None,
+            cause: None,
+            frame: Frame {
+                cursor: Some(Cursor::at(&machine.definition.block.start_at, input, now)),
+                variables: Default::default(),
+            },
+            next_event_id: rec.next_id,
+            stop_time: None,
+        };
+        (exec, rec.events)
+    }
+
+    pub fn status(&self) -> ExecutionStatus {
+        self.status
+    }
+
+    pub fn output(&self) -> Option<&Value> {
+        self.output.as_ref()
+    }
+
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
+    }
+
+    pub fn execution_arn(&self) -> &str {
+        &self.info.execution_arn
+    }
+
+    pub fn name(&self) -> &str {
+        &self.info.name
+    }
+
+    pub fn state_machine_arn(&self) -> &str {
+        &self.info.state_machine_arn
+    }
+
+    pub fn input(&self) -> &Value {
+        &self.info.input
+    }
+
+    pub fn start_time(&self) -> DateTime<Utc> {
+        self.info.start_time
+    }
+
+    pub fn stop_time(&self) -> Option<DateTime<Utc>> {
+        self.stop_time
+    }
+
+    /// The state the next step will run (None once finished).
+    pub fn current_state(&self) -> Option<&str> {
+        match self.status {
+            ExecutionStatus::Running => self.frame.cursor.as_ref().map(|c| c.state.as_str()),
+            _ => None,
+        }
+    }
+
+    fn deadline(&self, machine: &StateMachine) -> Option<DateTime<Utc>> {
+        machine
+            .definition
+            .timeout_seconds
+            .map(|s| self.info.start_time + chrono::Duration::seconds(s.min(99_999_999) as i64))
+    }
+
+    /// When the next step may run (a Wait state or a Retry interval is pending); None = now.
+    /// Without the machine the execution-level TimeoutSeconds is not known: use
+    /// [`Execution::wake_at_for`] to include it.
+    pub fn wake_at(&self) -> Option<DateTime<Utc>> {
+        match self.status {
+            ExecutionStatus::Running => self.frame.cursor.as_ref().and_then(|c| c.wake_at),
+            _ => None,
+        }
+    }
+
+    /// Like [`Execution::wake_at`], but no later than the machine's TimeoutSeconds deadline.
+    pub fn wake_at_for(&self, machine: &StateMachine) -> Option<DateTime<Utc>> {
+        match (self.wake_at(), self.deadline(machine)) {
+            (Some(w), Some(d)) => Some(w.min(d)),
+            (w, _) => w,
+        }
+    }
+
+    /// Ends a running execution (StopExecution): `ExecutionAborted`.
+    pub fn abort(
+        &mut self,
+        error: Option<&str>,
+        cause: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Vec<HistoryEvent> {
+        if self.status != ExecutionStatus::Running {
+            return Vec::new();
+        }
+        let mut rec = Recorder::new(self.next_event_id);
+        rec.failure(
+            now,
+            "ExecutionAborted",
+            "executionAbortedEventDetails",
+            error,
+            cause,
+        );
+        self.status = ExecutionStatus::Aborted;
+        self.error = error.map(str::to_string);
+        self.cause = cause.map(str::to_string);
+        self.finish(rec)
+    }
+
+    fn finish(&mut self, rec: Recorder) -> Vec<HistoryEvent> {
+        self.next_event_id = rec.next_id;
+        if self.status != ExecutionStatus::Running {
+            self.stop_time = rec.events.last().map(|e| e.timestamp);
+            self.frame.cursor = None;
+        }
+        rec.events
+    }
+
+    /// Runs ONE top-level state (including its Task invocation, or one retry attempt) and
+    /// returns the history events it produced. Wait states inside Parallel/Map really sleep.
+    pub async fn step(
+        &mut self,
+        machine: &StateMachine,
+        tasks: &dyn TaskInvoker,
+        now: DateTime<Utc>,
+    ) -> Vec<HistoryEvent> {
+        self.step_with(machine, tasks, now, &RealClock).await
+    }
+
+    /// [`Execution::step`] with a chosen clock (e.g. [`crate::VirtualClock`] in tests).
+    pub async fn step_with(
+        &mut self,
+        machine: &StateMachine,
+        tasks: &dyn TaskInvoker,
+        now: DateTime<Utc>,
+        clock: &dyn Clock,
+    ) -> Vec<HistoryEvent> {
+        if self.status != ExecutionStatus::Running {
+            return Vec::new();
+        }
+        let mut rec = Recorder::new(self.next_event_id);
+        if self.deadline(machine).is_some_and(|d| now >= d) {
+            rec.push(
+                now,
+                "ExecutionTimedOut",
+                Some("executionTimedOutEventDetails"),
+                json!({}),
+            );
+            self.status = ExecutionStatus::TimedOut;
+            return self.finish(rec);
+        }
+        let mut env = Env {
+            tasks,
+            clock,
+            info: &self.info,
+            rec,
+            now,
+        };
+        let outcome = step_frame(&machine.definition.block, &mut self.frame, &mut env).await;
+        let (now, mut rec) = (env.now, env.rec);
+        match outcome {
+            Outcome::Continue => {}
+            Outcome::Succeeded(v) => {
+                rec.push(
+                    now,
+                    "ExecutionSucceeded",
+                    Some("executionSucceededEventDetails"),
+                    json!({"output": text(&v), "outputDetails": {"truncated": false}}),
+                );
+                self.status = ExecutionStatus::Succeeded;
+                self.output = Some(v);
+            }
+            Outcome::Failed(f) => {
+                rec.failure(
+                    now,
+                    "ExecutionFailed",
+                    "executionFailedEventDetails",
+                    f.error.as_deref(),
+                    f.cause.as_deref(),
+                );
+                self.status = ExecutionStatus::Failed;
+                self.error = f.error;
+                self.cause = f.cause;
+            }
+        }
+        self.finish(rec)
+    }
+}
+
+/// Steps until done, really sleeping for Wait/Retry; returns the final execution and its history.
+pub async fn run_to_completion(
+    machine: &StateMachine,
+    input: Value,
+    tasks: &dyn TaskInvoker,
+) -> (Execution, Vec<HistoryEvent>) {
+    run_to_completion_with(machine, input, tasks, &RealClock).await
+}
+
+/// [`run_to_completion`] with a chosen clock: [`crate::VirtualClock`] skips real sleeping.
+pub async fn run_to_completion_with(
+    machine: &StateMachine,
+    input: Value,
+    tasks: &dyn TaskInvoker,
+    clock: &dyn Clock,
+) -> (Execution, Vec<HistoryEvent>) {
+    let id = uuid::Uuid::new_v4().to_string();
+    let sm_arn = "arn:aws:states:us-east-1:000000000000:stateMachine:local";
+    let exec_arn = format!("arn:aws:states:us-east-1:000000000000:execution:local:{id}");
+    let (mut exec, mut history) =
+        Execution::start(machine, &exec_arn, &id, sm_arn, input, clock.now());
+    while exec.status() == ExecutionStatus::Running {
+        if let Some(wake) = exec.wake_at_for(machine) {
+            clock.sleep_until(wake).await;
+        }
+        let events = exec.step_with(machine, tasks, clock.now(), clock).await;
+        history.extend(events);
+    }
+    (exec, history)
+}

@@ -1,0 +1,118 @@
+//! Payload templates: `Parameters`, `ResultSelector`, `ItemSelector` and `Assign`. Keys ending in
+//! `.$` take their value from a path or an intrinsic function; everything else is literal.
+
+use crate::intrinsics::{self, Call};
+use crate::path::{JsonPath, PathMiss, Roots};
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Template {
+    Literal(Value),
+    Object(Vec<(String, Template)>),
+    Array(Vec<Template>),
+    /// A `.$` field: its key (with `.$`, for error messages) and its source.
+    Dynamic(String, Source),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Source {
+    Path(JsonPath),
+    Call(Call),
+}
+
+impl Source {
+    pub(crate) fn parse(text: &str) -> Result<Source, String> {
+        if intrinsics::looks_like_call(text) {
+            Call::parse(text).map(Source::Call)
+        } else {
+            JsonPath::parse(text).map(Source::Path)
+        }
+    }
+}
+
+/// A runtime failure while evaluating a field: becomes a `States.Runtime` error (or, for an
+/// intrinsic, `States.Runtime` as well) of the state.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct EvalError(pub(crate) String);
+
+/// Compiles a template; `Err((relative path, message))` names the offending key.
+pub(crate) fn compile(v: &Value) -> Result<Template, (String, String)> {
+    match v {
+        Value::Object(o) => {
+            let mut fields = Vec::with_capacity(o.len());
+            for (k, val) in o {
+                if let Some(stripped) = k.strip_suffix(".$") {
+                    let Value::String(s) = val else {
+                        return Err((
+                            format!("/{k}"),
+                            "the value of a field ending in '.$' must be a string (a path or an intrinsic function)".into(),
+                        ));
+                    };
+                    let src = Source::parse(s).map_err(|e| (format!("/{k}"), e))?;
+                    fields.push((stripped.to_string(), Template::Dynamic(k.clone(), src)));
+                } else {
+                    let t = compile(val).map_err(|(p, m)| (format!("/{k}{p}"), m))?;
+                    fields.push((k.clone(), t));
+                }
+            }
+            Ok(Template::Object(fields))
+        }
+        Value::Array(a) => {
+            let mut items = Vec::with_capacity(a.len());
+            for (i, val) in a.iter().enumerate() {
+                items.push(compile(val).map_err(|(p, m)| (format!("/{i}{p}"), m))?);
+            }
+            Ok(Template::Array(items))
+        }
+        other => Ok(Template::Literal(other.clone())),
+    }
+}
+
+impl Template {
+    pub(crate) fn evaluate(&self, roots: &Roots) -> Result<Value, EvalError> {
+        match self {
+            Template::Literal(v) => Ok(v.clone()),
+            Template::Array(items) => items
+                .iter()
+                .map(|t| t.evaluate(roots))
+                .collect::<Result<_, _>>()
+                .map(Value::Array),
+            Template::Object(fields) => {
+                let mut out = Map::new();
+                for (k, t) in fields {
+                    out.insert(k.clone(), t.evaluate(roots)?);
+                }
+                Ok(Value::Object(out))
+            }
+            Template::Dynamic(key, src) => evaluate_source(src, key, roots),
+        }
+    }
+}
+
+/// Evaluates a path or intrinsic named by `field` (for AWS's error wording).
+pub(crate) fn evaluate_source(
+    src: &Source,
+    field: &str,
+    roots: &Roots,
+) -> Result<Value, EvalError> {
+    match src {
+        Source::Call(c) => c.evaluate(roots).map_err(EvalError),
+        Source::Path(p) => p
+            .evaluate(roots)
+            .map_err(|m| miss_error(p, field, roots, m)),
+    }
+}
+
+pub(crate) fn miss_error(p: &JsonPath, field: &str, roots: &Roots, miss: PathMiss) -> EvalError {
+    match miss {
+        PathMiss::UndefinedVariable(v) => EvalError(format!(
+            "Invalid path '{}': The variable \"${v}\" is not defined.",
+            p.text
+        )),
+        PathMiss::NoMatch => EvalError(format!(
+            "The JSONPath '{}' specified for the field '{field}' could not be found in the input '{}'",
+            p.text,
+            serde_json::to_string(roots.input).unwrap_or_default()
+        )),
+    }
+}

@@ -1,0 +1,64 @@
+//! When a Wait state ends: `Seconds`, `SecondsPath`, `Timestamp` or `TimestampPath`.
+
+use crate::definition::WaitFor;
+use crate::engine::{Failure, Scope};
+use crate::history::text;
+use crate::time::parse_timestamp;
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+
+pub(crate) fn until(
+    w: &WaitFor,
+    scope: &Scope,
+    effective: &Value,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, Failure> {
+    let lookup = |p: &crate::path::JsonPath, field: &str| {
+        p.evaluate(&scope.roots(effective)).map_err(|_| {
+            scope.runtime(&format!(
+                "The {field} parameter does not reference an input value: {}",
+                p.text
+            ))
+        })
+    };
+    match w {
+        WaitFor::Seconds(s) => Ok(now + seconds(*s)),
+        WaitFor::Timestamp(t) => Ok(*t),
+        WaitFor::SecondsPath(p) => {
+            let v = lookup(p, "SecondsPath")?;
+            let shown = || format!("{} == {}", p.text, display(&v));
+            match v.as_i64() {
+                Some(s) if s < 0 => Err(scope.runtime(&format!(
+                    "The SecondsPath parameter references a negative value: {}",
+                    shown()
+                ))),
+                Some(s) => Ok(now + seconds(s as u64)),
+                None => Err(scope.runtime(&format!(
+                    "The SecondsPath parameter cannot be parsed as a long value: {}",
+                    shown()
+                ))),
+            }
+        }
+        WaitFor::TimestampPath(p) => {
+            let v = lookup(p, "TimestampPath")?;
+            v.as_str().and_then(parse_timestamp).ok_or_else(|| {
+                scope.runtime(&format!(
+                    "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {}",
+                    p.text,
+                    display(&v)
+                ))
+            })
+        }
+    }
+}
+
+fn seconds(s: u64) -> Duration {
+    Duration::seconds(s.min(i64::MAX as u64 / 1000) as i64)
+}
+
+fn display(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => text(other),
+    }
+}
