@@ -86,6 +86,24 @@ impl Node {
         }) && self.ors.iter().all(|g| g.iter().any(|a| a.absent_ok));
     }
 
+    /// The strings a top-level field must equal for this node to match, when its only tests
+    /// are plain exact strings; lets a rule set skip rules without evaluating them.
+    pub(crate) fn required_strings(&self, name: &str) -> Option<Vec<&str>> {
+        let field = self.fields.iter().find(|f| f.name == name)?;
+        if field.sub.is_some() {
+            return None;
+        }
+        field
+            .leaf
+            .as_ref()?
+            .iter()
+            .map(|c| match c {
+                Condition::Str { text, ip: None } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.fields.is_empty() && self.ors.is_empty()
     }
