@@ -58,9 +58,10 @@ pub(crate) async fn parallel(list: &[Block], scope: &Scope<'_>, env: &mut Env<'_
         match run_block(b, input.clone(), scope.variables.clone(), env).await {
             Ok(v) => results.push(v),
             Err(f) => {
-                env.rec
-                    .push(env.now, "ParallelStateFailed", None, Value::Null);
-                return Flow::Error(f);
+                return Flow::Error(Failure {
+                    from_branches: true,
+                    ..f
+                });
             }
         }
     }
@@ -82,15 +83,22 @@ fn int_setting(scope: &Scope, input: &Value, path: &JsonPath, field: &str) -> Re
             path.text
         ))
     })?;
-    v.as_i64()
-        .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
-        .ok_or_else(|| {
-            scope.runtime(&format!(
-                "The {field} field refers to value \"{}\" which is not a valid integer: {}",
-                shown(&v),
-                path.text
-            ))
-        })
+    let parsed = match &v {
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        other => other.as_i64().or_else(|| {
+            other
+                .as_f64()
+                .filter(|f| f.fract() == 0.0)
+                .map(|f| f as i64)
+        }),
+    };
+    parsed.ok_or_else(|| {
+        scope.runtime(&format!(
+            "The {field} field refers to value \"{}\" which is not a valid integer: {}",
+            shown(&v),
+            path.text
+        ))
+    })
 }
 
 struct Tolerance {
@@ -114,7 +122,11 @@ fn tolerance(spec: &MapSpec, scope: &Scope, input: &Value) -> Result<Tolerance, 
         let v = p.evaluate(&scope.roots(input)).map_err(|_| {
             scope.runtime(&format!("The ToleratedFailurePercentagePath field refers to a value that does not exist: {}", p.text))
         })?;
-        let pct = v.as_f64().ok_or_else(|| {
+        let number = match &v {
+            Value::String(s) => s.trim().parse::<f64>().ok(),
+            other => other.as_f64(),
+        };
+        let pct = number.ok_or_else(|| {
             scope.runtime(&format!(
                 "The ToleratedFailurePercentagePath field refers to value \"{}\" which is not a valid float: {}",
                 shown(&v),
@@ -276,8 +288,10 @@ async fn map_inner(
         env.rec.push(env.now, ev, None, Value::Null);
     }
     if let Some(f) = failed {
-        env.rec.push(env.now, "MapStateFailed", None, Value::Null);
-        return Err(f);
+        return Err(Failure {
+            from_branches: true,
+            ..f
+        });
     }
     env.rec
         .push(env.now, "MapStateSucceeded", None, Value::Null);

@@ -80,6 +80,9 @@ pub(crate) struct Frame {
 pub(crate) struct Failure {
     pub(crate) error: Option<String>,
     pub(crate) cause: Option<String>,
+    /// Raised by a Parallel branch or Map iteration: unless retried, the state records
+    /// `ParallelStateFailed`/`MapStateFailed`.
+    pub(crate) from_branches: bool,
 }
 
 impl Failure {
@@ -87,6 +90,7 @@ impl Failure {
         Failure {
             error: Some(error.to_string()),
             cause: Some(cause.into()),
+            from_branches: false,
         }
     }
 
@@ -397,7 +401,11 @@ async fn run_state(
                 }))
             };
             match (field(error, "ErrorPath"), field(cause, "CausePath")) {
-                (Ok(error), Ok(cause)) => Flow::Error(Failure { error, cause }),
+                (Ok(error), Ok(cause)) => Flow::Error(Failure {
+                    error,
+                    cause,
+                    from_branches: false,
+                }),
                 (Err(f), _) | (_, Err(f)) => Flow::Error(f),
             }
         }
@@ -494,6 +502,14 @@ fn handle_error(
                 waiting: false,
             };
         }
+    }
+    if f.from_branches {
+        env.rec.push(
+            env.now,
+            &format!("{}StateFailed", state.kind.event_prefix()),
+            None,
+            Value::Null,
+        );
     }
     if let Some((_, c)) = matching(&state.catch, &f, |c: &Catcher| &c.errors) {
         let scope = Scope {

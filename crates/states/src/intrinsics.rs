@@ -245,7 +245,19 @@ fn apply(f: &str, a: Vec<Value>) -> Result<Value, String> {
         }
         "States.StringToJson" => {
             arity(f, &a, 1, 1)?;
-            serde_json::from_str(string(&a[0], f)?).map_err(|e| format!("{f}: {e}"))
+            let text = string(&a[0], f)?;
+            if text.trim().is_empty() {
+                return Ok(Value::Null);
+            }
+            let v: Value = serde_json::from_str(text).map_err(|e| format!("{f}: {e}"))?;
+            // Java's parser reads "-0" as the integer 0.
+            Ok(
+                if v.as_f64() == Some(0.0) && v.is_f64() && !text.contains('.') {
+                    Value::from(0)
+                } else {
+                    v
+                },
+            )
         }
         "States.JsonToString" => {
             arity(f, &a, 1, 1)?;

@@ -386,11 +386,10 @@ impl Parser<'_> {
         let mut out = Vec::new();
         while let Some(c) = self.peek() {
             self.i += 1;
-            if c == b'\\' {
-                if let Some(n) = self.peek() {
-                    out.push(n);
-                    self.i += 1;
-                }
+            if c == b'\\' && self.peek() == Some(q) {
+                // Only the quote itself is escaped; other backslashes are literal.
+                out.push(q);
+                self.i += 1;
             } else if c == q {
                 return String::from_utf8(out).map_err(|_| self.err("invalid UTF-8"));
             } else {

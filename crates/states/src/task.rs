@@ -162,6 +162,7 @@ pub(crate) async fn run(spec: &TaskSpec, scope: &Scope<'_>, env: &mut Env<'_>) -
             Flow::Error(Failure {
                 error: Some(error),
                 cause: Some(cause),
+                from_branches: false,
             })
         }
     }

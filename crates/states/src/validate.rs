@@ -93,11 +93,7 @@ fn transitions(s: &State) -> Vec<(String, String)> {
 pub(crate) fn collect_resources(block: &Block, out: &mut Vec<String>) {
     for s in block.states.values() {
         match &s.kind {
-            Kind::Task(t) => {
-                if !out.contains(&t.resource) {
-                    out.push(t.resource.clone());
-                }
-            }
+            Kind::Task(t) if !out.contains(&t.resource) => out.push(t.resource.clone()),
             Kind::Parallel { branches } => branches.iter().for_each(|b| collect_resources(b, out)),
             Kind::Map(m) => collect_resources(&m.processor, out),
             _ => {}

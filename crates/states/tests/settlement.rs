@@ -1,0 +1,262 @@
+//! Runs the real spec/settlement.asl.json (placeholders filled with ARNs) through approve,
+//! reject and a persistently failing task (retries, then Catch -> MarkFailed -> Fail).
+
+use eventpay_states::{
+    Execution, ExecutionStatus, HistoryEvent, StateMachine, TaskError, TaskInvoker, VirtualClock,
+    run_to_completion_with,
+};
+use serde_json::{Value, json};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+
+const UPDATE: &str = "arn:aws:lambda:eu-west-1:123456789012:function:update-status";
+const VALIDATE: &str = "arn:aws:lambda:eu-west-1:123456789012:function:validate";
+const LEDGER: &str = "arn:aws:lambda:eu-west-1:123456789012:function:post-ledger";
+const TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:notifications";
+
+fn machine() -> StateMachine {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../spec/settlement.asl.json"
+    );
+    let text = std::fs::read_to_string(path)
+        .unwrap()
+        .replace("${update_status_function_arn}", UPDATE)
+        .replace("${validate_function_arn}", VALIDATE)
+        .replace("${post_ledger_function_arn}", LEDGER)
+        .replace("${notifications_topic_arn}", TOPIC);
+    StateMachine::parse(&text).unwrap()
+}
+
+/// Records every call; `decision` drives Validate; `broken` names a resource that always fails.
+struct Fake {
+    decision: &'static str,
+    broken: Option<&'static str>,
+    calls: Mutex<Vec<(String, Value)>>,
+}
+
+impl Fake {
+    fn new(decision: &'static str, broken: Option<&'static str>) -> Fake {
+        Fake {
+            decision,
+            broken,
+            calls: Mutex::new(Vec::new()),
+        }
+    }
+    fn calls(&self) -> Vec<(String, Value)> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+impl TaskInvoker for Fake {
+    fn invoke<'a>(
+        &'a self,
+        resource: &'a str,
+        input: Value,
+    ) -> Pin<Box<dyn Future<Output = Result<Value, TaskError>> + Send + 'a>> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push((resource.to_string(), input.clone()));
+        let out = if Some(resource) == self.broken {
+            Err(TaskError {
+                error: "Lambda.ServiceException".into(),
+                cause: "ledger database unavailable".into(),
+            })
+        } else {
+            Ok(match resource {
+                UPDATE => json!({"payment_id": input["payment_id"], "status": input["status"]}),
+                VALIDATE => {
+                    json!({"decision": self.decision, "reason": "over the per-payment limit"})
+                }
+                LEDGER => json!({"entries": 2}),
+                _ => json!({"MessageId": "m-1"}),
+            })
+        };
+        Box::pin(std::future::ready(out))
+    }
+}
+
+fn types(h: &[HistoryEvent]) -> Vec<&str> {
+    h.iter().map(|e| e.event_type.as_str()).collect()
+}
+
+async fn run(fake: &Fake) -> (Execution, Vec<HistoryEvent>) {
+    let clock = VirtualClock::new(chrono::Utc::now());
+    run_to_completion_with(
+        &machine(),
+        json!({"payment_id": "p-1", "amount": "10.00"}),
+        fake,
+        &clock,
+    )
+    .await
+}
+
+#[test]
+fn resources_are_listed() {
+    let r = machine().task_resources();
+    assert_eq!(r.len(), 4, "{r:?}");
+    for x in [UPDATE, VALIDATE, LEDGER, "arn:aws:states:::sns:publish"] {
+        assert!(r.contains(&x.to_string()));
+    }
+}
+
+#[tokio::test]
+async fn approved_payment_settles() {
+    let fake = Fake::new("APPROVED", None);
+    let (exec, history) = run(&fake).await;
+    assert_eq!(exec.status(), ExecutionStatus::Succeeded);
+    let out = exec.output().unwrap();
+    assert_eq!(out["update"]["status"], "SETTLED");
+    assert_eq!(out["ledger"]["entries"], 2);
+    let calls = fake.calls();
+    let statuses: Vec<_> = calls
+        .iter()
+        .filter(|c| c.0 == UPDATE)
+        .map(|c| c.1["status"].clone())
+        .collect();
+    assert_eq!(statuses, vec![json!("PROCESSING"), json!("SETTLED")]);
+    let sns = calls.last().unwrap();
+    assert_eq!(
+        sns.1,
+        json!({"TopicArn": TOPIC, "Subject": "Payment SETTLED", "Message": "Payment p-1 is SETTLED."})
+    );
+    let t = types(&history);
+    assert_eq!(
+        &t[..7],
+        &[
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "LambdaFunctionScheduled",
+            "LambdaFunctionStarted",
+            "LambdaFunctionSucceeded",
+            "TaskStateExited",
+            "ChoiceStateEntered"
+        ]
+    );
+    assert!(t.contains(&"TaskScheduled"));
+    assert_eq!(*t.last().unwrap(), "ExecutionSucceeded");
+    for (i, e) in history.iter().enumerate() {
+        assert_eq!(e.id, i as u64 + 1);
+    }
+    let entered = serde_json::to_value(&history[1]).unwrap();
+    assert_eq!(
+        entered["stateEnteredEventDetails"]["name"],
+        "MarkProcessing"
+    );
+    assert_eq!(entered["previousEventId"], 1);
+}
+
+#[tokio::test]
+async fn rejected_payment_is_marked_rejected() {
+    let fake = Fake::new("REJECTED", None);
+    let (exec, _) = run(&fake).await;
+    assert_eq!(exec.status(), ExecutionStatus::Succeeded);
+    let calls = fake.calls();
+    assert!(calls.iter().all(|c| c.0 != LEDGER));
+    let rejected = calls.iter().find(|c| c.1["status"] == "REJECTED").unwrap();
+    assert_eq!(rejected.1["reason"], "over the per-payment limit");
+    assert_eq!(calls.last().unwrap().1["Subject"], "Payment REJECTED");
+}
+
+#[tokio::test]
+async fn failing_task_retries_then_marks_failed() {
+    let fake = Fake::new("APPROVED", Some(LEDGER));
+    let (exec, history) = run(&fake).await;
+    assert_eq!(exec.status(), ExecutionStatus::Failed);
+    assert_eq!(exec.error(), Some("SettlementFailed"));
+    let calls = fake.calls();
+    // States.TaskFailed matches the Lambda's own error name: first attempt + 2 retries.
+    let ledger_calls = calls.iter().filter(|c| c.0 == LEDGER).count();
+    assert_eq!(ledger_calls, 3);
+    let failed = calls.iter().find(|c| c.1["status"] == "FAILED").unwrap();
+    assert_eq!(
+        failed.1["reason"],
+        "Lambda.ServiceException: ledger database unavailable"
+    );
+    assert_eq!(types(&history).last(), Some(&"ExecutionFailed"));
+}
+
+struct TaskFailed(Mutex<u32>);
+
+impl TaskInvoker for TaskFailed {
+    fn invoke<'a>(
+        &'a self,
+        resource: &'a str,
+        input: Value,
+    ) -> Pin<Box<dyn Future<Output = Result<Value, TaskError>> + Send + 'a>> {
+        let out = if resource == VALIDATE {
+            *self.0.lock().unwrap() += 1;
+            Err(TaskError {
+                error: "States.TaskFailed".into(),
+                cause: "boom".into(),
+            })
+        } else {
+            Ok(json!({"status": input["status"]}))
+        };
+        Box::pin(std::future::ready(out))
+    }
+}
+
+#[tokio::test]
+async fn retries_follow_the_backoff_then_catch() {
+    let m = machine();
+    let tasks = TaskFailed(Mutex::new(0));
+    let t0 = chrono::Utc::now();
+    let (mut exec, _) = Execution::start(
+        &m,
+        "arn:aws:states:eu-west-1:123456789012:execution:settlement:e1",
+        "e1",
+        "arn:aws:states:eu-west-1:123456789012:stateMachine:settlement",
+        json!({"payment_id": "p-9"}),
+        t0,
+    );
+    let mut now = t0;
+    let mut waits = Vec::new();
+    while exec.status() == ExecutionStatus::Running {
+        if let Some(w) = exec.wake_at() {
+            waits.push((w - now).num_seconds());
+            now = w;
+        }
+        // The execution survives a serialize/deserialize between every step (crash + resume).
+        exec = serde_json::from_str(&serde_json::to_string(&exec).unwrap()).unwrap();
+        exec.step(&m, &tasks, now).await;
+    }
+    assert_eq!(*tasks.0.lock().unwrap(), 3, "first attempt + MaxAttempts 2");
+    assert_eq!(waits, vec![1, 2]);
+    assert_eq!(exec.status(), ExecutionStatus::Failed);
+    assert_eq!(exec.error(), Some("SettlementFailed"));
+}
+
+#[test]
+fn definition_errors_name_state_and_field() {
+    let bad = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nope"}}});
+    let e = StateMachine::from_value(&bad).unwrap_err();
+    assert_eq!(e.path, "/States/A/Next");
+    assert_eq!(e.to_string(), "/States/A/Next: 'Nope' is not a state here");
+    let e =
+        StateMachine::from_value(&json!({"StartAt": "X", "States": {"A": {"Type": "Succeed"}}}))
+            .unwrap_err();
+    assert_eq!(e.path, "/StartAt");
+    let e = StateMachine::from_value(
+        &json!({"StartAt": "A", "States": {"A": {"Type": "Succeed"}, "B": {"Type": "Succeed"}}}),
+    )
+    .unwrap_err();
+    assert_eq!(e.path, "/States/B");
+    let e = StateMachine::from_value(
+        &json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true, "Foo": 1}}}),
+    )
+    .unwrap_err();
+    assert_eq!(e.path, "/States/A/Foo");
+    let e = StateMachine::from_value(
+        &json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true, "InputPath": "x"}}}),
+    )
+    .unwrap_err();
+    assert_eq!(e.path, "/States/A/InputPath");
+    let e = StateMachine::from_value(
+        &json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Succeed"}}}),
+    )
+    .unwrap_err();
+    assert!(e.message.contains("JSONata"), "{e}");
+}
