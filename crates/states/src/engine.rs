@@ -105,8 +105,13 @@ impl Failure {
         if self.is_terminal() {
             return false;
         }
-        list.iter()
-            .any(|e| e == names::ALL || Some(e.as_str()) == self.error.as_deref())
+        // States.TaskFailed is documented as a wildcard for every error except States.Timeout.
+        let task_failed = self.error.as_deref() != Some(names::TIMEOUT);
+        list.iter().any(|e| {
+            e == names::ALL
+                || (e == names::TASK_FAILED && task_failed)
+                || Some(e.as_str()) == self.error.as_deref()
+        })
     }
 
     /// The `{"Error", "Cause"}` object a Catcher passes on.
