@@ -286,6 +286,21 @@ fn error_list(obj: &Map<String, Value>, at: &str) -> Result<Vec<String>, Definit
     Ok(names)
 }
 
+/// A `States.ALL` entry must be the last Retrier or Catcher.
+fn all_is_last(errors: &[Vec<String>], at: &str, field: &str) -> Result<(), DefinitionError> {
+    let n = errors.len();
+    match errors
+        .iter()
+        .position(|e| e.iter().any(|x| x == "States.ALL"))
+    {
+        Some(i) if i + 1 != n => Err(err(
+            format!("{at}/{field}/{i}/ErrorEquals"),
+            format!("States.ALL must be in the last {field} entry"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn retriers(obj: &Map<String, Value>, at: &str) -> Result<Vec<Retrier>, DefinitionError> {
     let Some(v) = obj.get("Retry") else {
         return Ok(vec![]);
@@ -341,6 +356,11 @@ fn retriers(obj: &Map<String, Value>, at: &str) -> Result<Vec<Retrier>, Definiti
             full_jitter,
         });
     }
+    all_is_last(
+        &out.iter().map(|r| r.errors.clone()).collect::<Vec<_>>(),
+        at,
+        "Retry",
+    )?;
     Ok(out)
 }
 
@@ -368,6 +388,11 @@ fn catchers(obj: &Map<String, Value>, at: &str) -> Result<Vec<Catcher>, Definiti
             assign: template(c, &at, "Assign")?,
         });
     }
+    all_is_last(
+        &out.iter().map(|c| c.errors.clone()).collect::<Vec<_>>(),
+        at,
+        "Catch",
+    )?;
     Ok(out)
 }
 

@@ -30,6 +30,9 @@ pub struct Execution {
     frame: Frame,
     next_event_id: u64,
     stop_time: Option<DateTime<Utc>>,
+    /// The machine's TimeoutSeconds, fixed at start so `wake_at` can honour it.
+    #[serde(default)]
+    deadline: Option<DateTime<Utc>>,
 }
 
 impl Execution {
@@ -80,6 +83,10 @@ impl Execution {
             },
             next_event_id: rec.next_id,
             stop_time: None,
+            deadline: machine
+                .definition
+                .timeout_seconds
+                .map(|s| now + chrono::Duration::seconds(s.min(99_999_999) as i64)),
         };
         (exec, rec.events)
     }
@@ -132,26 +139,16 @@ impl Execution {
         }
     }
 
-    fn deadline(&self, machine: &StateMachine) -> Option<DateTime<Utc>> {
-        machine
-            .definition
-            .timeout_seconds
-            .map(|s| self.info.start_time + chrono::Duration::seconds(s.min(99_999_999) as i64))
-    }
-
-    /// When the next step may run (a Wait state or a Retry interval is pending); None = now.
-    /// Without the machine the execution-level TimeoutSeconds is not known: use
-    /// [`Execution::wake_at_for`] to include it.
+    /// When the next step may run (a Wait state or a Retry interval is pending, or the
+    /// execution's TimeoutSeconds deadline comes first); None = now.
     pub fn wake_at(&self) -> Option<DateTime<Utc>> {
-        match self.status {
-            ExecutionStatus::Running => self.frame.cursor.as_ref().and_then(|c| c.wake_at),
-            _ => None,
+        if self.status != ExecutionStatus::Running {
+            return None;
         }
-    }
-
-    /// Like [`Execution::wake_at`], but no later than the machine's TimeoutSeconds deadline.
-    pub fn wake_at_for(&self, machine: &StateMachine) -> Option<DateTime<Utc>> {
-        match (self.wake_at(), self.deadline(machine)) {
+        match (
+            self.frame.cursor.as_ref().and_then(|c| c.wake_at),
+            self.deadline,
+        ) {
             (Some(w), Some(d)) => Some(w.min(d)),
             (w, _) => w,
         }
@@ -212,8 +209,14 @@ impl Execution {
         if self.status != ExecutionStatus::Running {
             return Vec::new();
         }
+        let pending = self.frame.cursor.as_ref().and_then(|c| c.wake_at);
+        let timed_out = self.deadline.is_some_and(|d| now >= d);
+        if pending.is_some_and(|w| now < w) && !timed_out {
+            // Called too early (e.g. right after a restart): the timer has not fired yet.
+            return Vec::new();
+        }
         let mut rec = Recorder::new(self.next_event_id);
-        if self.deadline(machine).is_some_and(|d| now >= d) {
+        if timed_out {
             rec.push(
                 now,
                 "ExecutionTimedOut",
@@ -283,7 +286,7 @@ pub async fn run_to_completion_with(
     let (mut exec, mut history) =
         Execution::start(machine, &exec_arn, &id, sm_arn, input, clock.now());
     while exec.status() == ExecutionStatus::Running {
-        if let Some(wake) = exec.wake_at_for(machine) {
+        if let Some(wake) = exec.wake_at() {
             clock.sleep_until(wake).await;
         }
         let events = exec.step_with(machine, tasks, clock.now(), clock).await;
