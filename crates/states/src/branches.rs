@@ -2,7 +2,10 @@
 //! parent's step (on a restart the whole state runs again; tasks must be idempotent).
 
 use crate::definition::{Block, MapSpec};
-use crate::engine::{Cursor, Env, Failure, Flow, Frame, Outcome, Scope, step_frame};
+use crate::engine::{
+    Cursor, Env, Failure, Flow, Frame, MAX_HISTORY_EVENTS, Outcome, Scope, history_limit,
+    step_frame,
+};
 use crate::error::names;
 use crate::history::{Recorder, text};
 use crate::path::JsonPath;
@@ -25,6 +28,9 @@ pub(crate) fn run_block<'a, 'b>(
             variables,
         };
         loop {
+            if env.rec.next_id > MAX_HISTORY_EVENTS {
+                return Err(history_limit());
+            }
             match step_frame(block, &mut frame, env).await {
                 Outcome::Continue => {
                     if let Some(wake) = frame.cursor.as_ref().and_then(|c| c.wake_at) {

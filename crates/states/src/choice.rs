@@ -141,7 +141,9 @@ fn parse_cond(obj: &Map<String, Value>, at: &str, extra: &[&str]) -> Result<Cond
         parse_cond(o, at, &[])
     };
     if keys.len() == 1 && (keys[0] == "And" || keys[0] == "Or") {
-        let list = obj[keys[0].as_str()]
+        let list = obj
+            .get(keys[0].as_str())
+            .unwrap_or(&Value::Null)
             .as_array()
             .filter(|l| !l.is_empty())
             .ok_or_else(|| {
@@ -162,7 +164,7 @@ fn parse_cond(obj: &Map<String, Value>, at: &str, extra: &[&str]) -> Result<Cond
     }
     if keys.len() == 1 && keys[0] == "Not" {
         return Ok(Cond::Not(Box::new(nested(
-            &obj["Not"],
+            obj.get("Not").unwrap_or(&Value::Null),
             &format!("{at}/Not"),
         )?)));
     }
@@ -191,7 +193,7 @@ fn parse_cond(obj: &Map<String, Value>, at: &str, extra: &[&str]) -> Result<Cond
             format!("unknown comparison operator '{name}'"),
         )
     })?;
-    let raw = &obj[name];
+    let raw = obj.get(name).unwrap_or(&Value::Null);
     let oat = format!("{at}/{name}");
     let operand = if is_path {
         let s = raw

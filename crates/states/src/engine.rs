@@ -16,6 +16,19 @@ use serde_json::{Map, Value, json};
 /// Payloads above this size fail with `States.DataLimitExceeded`, as on AWS (256 KiB).
 const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 
+/// AWS fails an execution whose history would exceed 25,000 events; this also stops a
+/// looping branch from hanging its step.
+pub(crate) const MAX_HISTORY_EVENTS: u64 = 25_000;
+
+pub(crate) fn history_limit() -> Failure {
+    Failure::new(
+        names::RUNTIME,
+        format!(
+            "The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS})."
+        ),
+    )
+}
+
 /// Facts about the execution that the context object (`$$`) exposes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct ExecInfo {
@@ -503,7 +516,10 @@ fn handle_error(
             }
             cur.retry_count += 1;
             return Flow::Pending {
-                wake_at: env.now + retry_delay(r, used),
+                wake_at: env
+                    .now
+                    .checked_add_signed(retry_delay(r, used))
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC),
                 waiting: false,
             };
         }

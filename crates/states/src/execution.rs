@@ -233,7 +233,11 @@ impl Execution {
             rec,
             now,
         };
-        let outcome = step_frame(&machine.definition.block, &mut self.frame, &mut env).await;
+        let outcome = if self.next_event_id > crate::engine::MAX_HISTORY_EVENTS {
+            Outcome::Failed(crate::engine::history_limit())
+        } else {
+            step_frame(&machine.definition.block, &mut self.frame, &mut env).await
+        };
         let (now, mut rec) = (env.now, env.rec);
         match outcome {
             Outcome::Continue => {}

@@ -22,7 +22,7 @@ pub(crate) fn until(
         })
     };
     match w {
-        WaitFor::Seconds(s) => Ok(now + seconds(*s)),
+        WaitFor::Seconds(s) => Ok(later(now, *s)),
         WaitFor::Timestamp(t) => Ok(*t),
         WaitFor::SecondsPath(p) => {
             let v = lookup(p, "SecondsPath")?;
@@ -32,7 +32,7 @@ pub(crate) fn until(
                     "The SecondsPath parameter references a negative value: {}",
                     shown()
                 ))),
-                Some(s) => Ok(now + seconds(s as u64)),
+                Some(s) => Ok(later(now, s as u64)),
                 None => Err(scope.runtime(&format!(
                     "The SecondsPath parameter cannot be parsed as a long value: {}",
                     shown()
@@ -52,8 +52,11 @@ pub(crate) fn until(
     }
 }
 
-fn seconds(s: u64) -> Duration {
-    Duration::seconds(s.min(i64::MAX as u64 / 1000) as i64)
+/// `now + s` seconds, saturating instead of overflowing on absurd waits.
+fn later(now: DateTime<Utc>, s: u64) -> DateTime<Utc> {
+    let d = Duration::try_seconds(s.min(i64::MAX as u64 / 1000) as i64).unwrap_or(Duration::MAX);
+    now.checked_add_signed(d)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 fn display(v: &Value) -> String {

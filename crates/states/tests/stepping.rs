@@ -116,3 +116,16 @@ fn step_futures_are_send() {
     let g = eventpay_states::run_to_completion(&m, json!({}), &Echo);
     assert_send(&g);
 }
+
+#[tokio::test]
+async fn endless_loops_end_at_the_history_limit() {
+    let m = StateMachine::from_value(&json!({"StartAt": "Par", "States": {"Par": {"Type": "Parallel", "End": true, "Branches": [
+        {"StartAt": "A", "States": {
+            "A": {"Type": "Choice", "Choices": [{"Variable": "$.stop", "IsPresent": true, "Next": "Done"}], "Default": "B"},
+            "B": {"Type": "Pass", "Next": "A"},
+            "Done": {"Type": "Succeed"}}}]}}}))
+    .unwrap();
+    let (e, _) = eventpay_states::run_to_completion(&m, json!({}), &Echo).await;
+    assert_eq!(e.status(), ExecutionStatus::Failed);
+    assert_eq!(e.error(), Some("States.Runtime"));
+}
