@@ -1,1 +1,53 @@
-fn main() {}
+//! The `eventpay` command: runs the system on one machine (`up`), checks any deployment
+//! end to end (`smoke`), and mirrors the EventBridge and Step Functions tools locally.
+
+mod smoke;
+mod up;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "eventpay",
+    version,
+    about = "Event-driven payments: local runtime and tools"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole system locally in one process (HTTP API, stream, queue, bus, workflow).
+    Up(up::UpArgs),
+    /// Quote -> payment -> wait for SETTLED against a deployment; exits non-zero naming the failed step.
+    Smoke(smoke::SmokeArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("eventpay: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Up(args) => up::run(args).await,
+            Command::Smoke(args) => smoke::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("eventpay: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -39,6 +39,8 @@
 //! # Ok::<(), DomainError>(())
 //! ```
 
+pub mod api;
+pub mod change;
 pub mod error;
 pub mod events;
 pub mod ledger;
@@ -51,6 +53,7 @@ pub mod settlement;
 pub mod token;
 pub mod usecases;
 
+pub use change::*;
 pub use error::*;
 pub use events::*;
 pub use ledger::*;

@@ -120,15 +120,12 @@ pub trait PaymentStore: Send + Sync {
     /// The payment created earlier with this idempotency key: `Ok(Some(payment))` if the key was
     /// used with the same `fingerprint`, `Err(IdempotencyConflict)` if with a different one,
     /// `Ok(None)` if it is unused. Lets a retry be answered before its (possibly expired) quote
-    /// token is checked again. The default looks nothing up: `create` still enforces the key.
+    /// token is checked again (`create` enforces the key as well, atomically).
     fn find_by_idempotency_key(
         &self,
         idempotency_key: &str,
         fingerprint: &str,
-    ) -> impl Future<Output = Result<Option<Payment>, StoreError>> + Send {
-        let _ = (idempotency_key, fingerprint);
-        std::future::ready(Ok(None))
-    }
+    ) -> impl Future<Output = Result<Option<Payment>, StoreError>> + Send;
 }
 
 /// Sends notifications (SNS on AWS).

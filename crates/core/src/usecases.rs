@@ -222,6 +222,21 @@ mod tests {
             Ok(CreateOutcome::Created(payment.clone()))
         }
 
+        async fn find_by_idempotency_key(
+            &self,
+            key: &str,
+            fingerprint: &str,
+        ) -> Result<Option<Payment>, StoreError> {
+            let found = self.keys.lock().unwrap().get(key).cloned();
+            match found {
+                Some((_, fp)) if fp != fingerprint => {
+                    Err(StoreError::IdempotencyConflict(key.to_string()))
+                }
+                Some((id, _)) => Ok(Some(self.stored(&id))),
+                None => Ok(None),
+            }
+        }
+
         async fn get(&self, payment_id: &str) -> Result<Option<Payment>, StoreError> {
             if *self.backend_down.lock().unwrap() {
                 return Err(StoreError::Backend("the store is down".into()));

@@ -1,0 +1,172 @@
+//! `eventpay smoke --url U`: the end-to-end check of a deployment, local or AWS — quote,
+//! payment, wait for SETTLED, ledger balanced — saying which step failed.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use clap::Args;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+#[derive(Args)]
+pub struct SmokeArgs {
+    /// Base URL of the API, e.g. http://127.0.0.1:8080 or the API Gateway stage URL.
+    #[arg(long, env = "EVENTPAY_URL")]
+    url: String,
+    /// API key sent as x-api-key (API Gateway usage plans).
+    #[arg(long, env = "EVENTPAY_API_KEY")]
+    api_key: Option<String>,
+    /// How long to wait for the payment to settle, in seconds.
+    #[arg(long, default_value_t = 60)]
+    timeout_secs: u64,
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    api_key: Option<String>,
+}
+
+impl Client {
+    async fn send(&self, req: reqwest::RequestBuilder) -> anyhow::Result<(u16, Value)> {
+        let req = match &self.api_key {
+            Some(k) => req.header("x-api-key", k),
+            None => req,
+        };
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await?;
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Ok((status, body))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+pub async fn run(args: SmokeArgs) -> anyhow::Result<ExitCode> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = Client {
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()?,
+        base: args.url.trim_end_matches('/').to_owned(),
+        api_key: args.api_key,
+    };
+    match check(&client, Duration::from_secs(args.timeout_secs)).await {
+        Ok(id) => {
+            println!("smoke: OK — payment {id} settled with a balanced ledger");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("smoke: FAILED: {e:#}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn check(client: &Client, timeout: Duration) -> anyhow::Result<String> {
+    let quote_req = json!({"source_currency": "USD", "target_currency": "EUR", "amount": "100.00"});
+    let (status, quote) = client
+        .send(client.http.post(client.url("/quotes")).json(&quote_req))
+        .await
+        .context("step 1 (create quote): request failed")?;
+    if status != 201 {
+        bail!("step 1 (create quote): expected 201, got {status}: {quote}");
+    }
+    let token = quote["token"]
+        .as_str()
+        .ok_or_else(|| anyhow!("step 1 (create quote): no token in {quote}"))?;
+    println!(
+        "smoke: 1/3 quote {} at rate {}",
+        quote["quote_id"], quote["rate"]
+    );
+
+    let payment_req = json!({
+        "quote_token": token,
+        "sender": {"name": "Smoke Test Sender", "account": "SMOKE-SENDER-1"},
+        "beneficiary": {"name": "Smoke Test Beneficiary", "account": "SMOKE-BENEFICIARY-1"},
+        "reference": "eventpay smoke",
+    });
+    let key = format!("smoke-{}", std::process::id()) + &format!("-{}", chrono_free_nanos());
+    let (status, payment) = client
+        .send(
+            client
+                .http
+                .post(client.url("/payments"))
+                .header("Idempotency-Key", key)
+                .json(&payment_req),
+        )
+        .await
+        .context("step 2 (create payment): request failed")?;
+    if status != 202 {
+        bail!("step 2 (create payment): expected 202, got {status}: {payment}");
+    }
+    let id = payment["payment_id"]
+        .as_str()
+        .ok_or_else(|| anyhow!("step 2 (create payment): no payment_id in {payment}"))?
+        .to_owned();
+    println!("smoke: 2/3 payment {id} accepted");
+
+    let started = Instant::now();
+    let last = loop {
+        let (status, body) = client
+            .send(client.http.get(client.url(&format!("/payments/{id}"))))
+            .await
+            .context("step 3 (wait for SETTLED): request failed")?;
+        if status != 200 {
+            bail!("step 3 (wait for SETTLED): GET /payments/{id} returned {status}: {body}");
+        }
+        match body["status"].as_str() {
+            Some("SETTLED") => break body,
+            Some(s @ ("REJECTED" | "FAILED")) => bail!(
+                "step 3 (wait for SETTLED): payment ended {s}: {}",
+                body["reason"]
+            ),
+            _ if started.elapsed() > timeout => bail!(
+                "step 3 (wait for SETTLED): still {} after {timeout:?}",
+                body["status"]
+            ),
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
+    check_balanced(&last).context("step 3 (wait for SETTLED): ledger")?;
+    println!("smoke: 3/3 settled in {:?}", started.elapsed());
+    Ok(id)
+}
+
+fn chrono_free_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default()
+}
+
+fn check_balanced(payment: &Value) -> anyhow::Result<()> {
+    let entries = payment["settlement"]["ledger_entries"]
+        .as_array()
+        .ok_or_else(|| anyhow!("no settlement.ledger_entries"))?;
+    let mut sums: BTreeMap<String, Decimal> = BTreeMap::new();
+    for e in entries {
+        let currency = e["currency"]
+            .as_str()
+            .ok_or_else(|| anyhow!("entry without currency: {e}"))?;
+        let amount = |field: &str| -> anyhow::Result<Decimal> {
+            e[field]
+                .as_str()
+                .map(str::parse::<Decimal>)
+                .transpose()
+                .map_err(|err| anyhow!("{field}: {err}"))
+                .map(|d| d.unwrap_or_default())
+        };
+        *sums.entry(currency.to_owned()).or_default() += amount("debit")? - amount("credit")?;
+    }
+    match sums.iter().find(|(_, sum)| !sum.is_zero()) {
+        Some((c, sum)) => bail!("entries in {c} do not balance (debits - credits = {sum})"),
+        None if entries.is_empty() => bail!("no ledger entries"),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,136 @@
+//! `eventpay up`: flags and environment for the local runtime, logging, and signal handling.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use eventpay_local::{Config, Durability, LocalError};
+use rust_decimal::Decimal;
+
+#[derive(Args)]
+pub struct UpArgs {
+    /// Address to listen on (port 0 picks a free port; the bound address is printed).
+    #[arg(long, env = "EVENTPAY_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Where the SQLite database and the quote-signing key live.
+    #[arg(long, env = "EVENTPAY_DATA_DIR", default_value = ".eventpay")]
+    data_dir: PathBuf,
+    /// The spec/ directory (OpenAPI, rules, state machine, rates) — the files Terraform deploys.
+    #[arg(long, env = "EVENTPAY_SPEC_DIR")]
+    spec_dir: Option<PathBuf>,
+    /// How long a quote stays valid, in seconds.
+    #[arg(long, env = "EVENTPAY_QUOTE_TTL_SECS", default_value_t = 300)]
+    quote_ttl_secs: u64,
+    /// Payments above this amount (in their source currency) are REJECTED.
+    #[arg(long, env = "EVENTPAY_PAYMENT_LIMIT", default_value = "50000.00")]
+    payment_limit: Decimal,
+    /// Beneficiary accounts whose payments are REJECTED (comma-separated).
+    #[arg(long, env = "EVENTPAY_BLOCKED_ACCOUNTS", value_delimiter = ',')]
+    blocked_accounts: Vec<String>,
+    /// The payments queue's visibility timeout, in seconds.
+    #[arg(long, env = "EVENTPAY_VISIBILITY_TIMEOUT_SECS", default_value_t = 30)]
+    visibility_timeout_secs: u64,
+    /// Receives before a message moves to the dead-letter queue (SQS maxReceiveCount).
+    #[arg(long, env = "EVENTPAY_MAX_RECEIVE_COUNT", default_value_t = 5)]
+    max_receive_count: u32,
+    /// `normal` survives a crash of the process; `full` also survives power loss (slower commits).
+    #[arg(long, env = "EVENTPAY_DURABILITY", value_enum, default_value_t = DurabilityArg::Normal)]
+    durability: DurabilityArg,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "EVENTPAY_LOG_JSON")]
+    log_json: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DurabilityArg {
+    Normal,
+    Full,
+}
+
+/// Where spec/ is when not given: ./spec, else the one in the source tree this binary was built from.
+fn default_spec_dir() -> PathBuf {
+    let here = PathBuf::from("spec");
+    if here.is_dir() {
+        return here;
+    }
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../spec"))
+}
+
+pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
+    init_logging(args.log_json);
+    if args.payment_limit <= Decimal::ZERO {
+        anyhow::bail!("--payment-limit must be positive");
+    }
+    let config = Config {
+        addr: args.addr,
+        data_dir: args.data_dir,
+        spec_dir: args.spec_dir.unwrap_or_else(default_spec_dir),
+        quote_ttl: Duration::from_secs(args.quote_ttl_secs),
+        per_payment_limit: args.payment_limit,
+        blocked_accounts: args
+            .blocked_accounts
+            .into_iter()
+            .map(|a| a.trim().to_owned())
+            .filter(|a| !a.is_empty())
+            .collect(),
+        visibility_timeout: Duration::from_secs(args.visibility_timeout_secs.max(1)),
+        max_receive_count: args.max_receive_count.max(1),
+        durability: match args.durability {
+            DurabilityArg::Normal => Durability::Normal,
+            DurabilityArg::Full => Durability::Full,
+        },
+    };
+    let data_dir = config.data_dir.clone();
+    let result = eventpay_local::run(config, shutdown_signal(), |addr| {
+        println!(
+            "eventpay listening on http://{addr} (data in {})",
+            data_dir.display()
+        );
+    })
+    .await;
+    match result {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(LocalError::Spec(e)) => {
+            eprintln!("eventpay: cannot start: broken spec file: {e}");
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e).context("eventpay up failed"),
+    }
+}
+
+fn init_logging(json: bool) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

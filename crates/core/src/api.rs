@@ -1,0 +1,336 @@
+//! The HTTP API's request handling, shared by the local runtime's server and the AWS Lambda
+//! functions behind API Gateway: strict JSON body parsing, the error contract
+//! (`{"error": {"code", "message"}}` with its HTTP status), and the four operations of
+//! `spec/openapi.yaml`. Transport-free: callers pass bytes in and get a status and a JSON body out.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::error::{DomainError, error_body};
+use crate::payment::{PaymentRequest, PaymentStatus, new_payment, request_fingerprint};
+use crate::ports::{CreateOutcome, PaymentStore, StoreError};
+use crate::pricing::{PricingPolicy, RateTable};
+use crate::quote::{QuoteRequest, QuoteResponse, create_quote};
+use crate::token::{SigningKey, assemble_token, split_token, token_signing_input};
+
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+pub const DEFAULT_PAGE: u32 = 50;
+pub const MAX_PAGE: u32 = 100;
+/// Request bodies above this size are refused with 413 (API Gateway allows more; we need less).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// An error answer: HTTP status, stable code, human message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{status} {code}: {message}")]
+pub struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::new(400, code, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::new(404, "not_found", message)
+    }
+
+    pub fn payload_too_large() -> Self {
+        ApiError::new(
+            413,
+            "payload_too_large",
+            format!("the request body exceeds {MAX_BODY_BYTES} bytes"),
+        )
+    }
+
+    pub fn body(&self) -> Value {
+        error_body(self.code, &self.message)
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        ApiError::new(e.http_status(), e.code(), e.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Domain(d) => d.into(),
+            other => ApiError::new(other.http_status(), other.code(), other.to_string()),
+        }
+    }
+}
+
+/// A successful answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub body: Value,
+    /// True when an idempotent retry returned the original payment.
+    pub replayed: bool,
+}
+
+impl ApiResponse {
+    fn new(status: u16, body: Value) -> Self {
+        ApiResponse {
+            status,
+            body,
+            replayed: false,
+        }
+    }
+}
+
+fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, ApiError> {
+    serde_json::to_value(v).map_err(|e| ApiError::new(500, "internal", e.to_string()))
+}
+
+/// Parses `bytes` as a JSON object and then as `T`; returns both (the raw value is what the
+/// idempotency fingerprint is taken of). Each kind of bad body has its own code.
+pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, Value), ApiError> {
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::payload_too_large());
+    }
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_json",
+            format!("the request body is not valid JSON: {e}"),
+        )
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request(
+            "invalid_json",
+            "the request body must be a JSON object",
+        ));
+    }
+    let typed = serde_path_to_error::deserialize(&value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let code = if inner.starts_with("unknown field") {
+            "unknown_field"
+        } else if inner.starts_with("missing field") {
+            "missing_field"
+        } else {
+            "invalid_field"
+        };
+        let at = if path == "." {
+            String::new()
+        } else {
+            format!(" at {path}")
+        };
+        ApiError::bad_request(code, format!("{inner}{at}"))
+    })?;
+    Ok((typed, value))
+}
+
+/// Signs and verifies quote tokens' MACs: an HMAC key in process locally; KMS `GenerateMac` /
+/// `VerifyMac` on AWS.
+pub trait QuoteSigner: Send + Sync {
+    fn mac(&self, signing_input: &str) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
+    fn verify(
+        &self,
+        signing_input: &str,
+        mac: &[u8],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+impl QuoteSigner for SigningKey {
+    async fn mac(&self, signing_input: &str) -> Result<Vec<u8>, StoreError> {
+        Ok(SigningKey::mac(self, signing_input.as_bytes()))
+    }
+
+    async fn verify(&self, signing_input: &str, mac: &[u8]) -> Result<bool, StoreError> {
+        Ok(SigningKey::verify(self, signing_input.as_bytes(), mac))
+    }
+}
+
+/// What the quote operation needs.
+pub struct QuoteContext<'a, K> {
+    pub signer: &'a K,
+    pub rates: &'a RateTable,
+    pub pricing: &'a PricingPolicy,
+    pub ttl: chrono::Duration,
+}
+
+/// `POST /quotes` → 201 with the signed quote.
+pub async fn post_quote<K: QuoteSigner>(
+    ctx: &QuoteContext<'_, K>,
+    body: &[u8],
+    quote_id: String,
+    now: DateTime<Utc>,
+) -> Result<ApiResponse, ApiError> {
+    let (req, _) = parse_body::<QuoteRequest>(body)?;
+    let quote = create_quote(&req, ctx.rates, ctx.pricing, quote_id, now, ctx.ttl)?;
+    let input = token_signing_input(&quote);
+    let token = assemble_token(&input, &ctx.signer.mac(&input).await?);
+    Ok(ApiResponse::new(
+        201,
+        to_value(&QuoteResponse::new(&quote, token))?,
+    ))
+}
+
+/// Checks an `Idempotency-Key` header value.
+pub fn idempotency_key(raw: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let key = raw.trim();
+    if key.is_empty()
+        || key.len() > MAX_IDEMPOTENCY_KEY
+        || !key.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+    {
+        return Err(ApiError::bad_request(
+            "invalid_idempotency_key",
+            format!("Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"),
+        ));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// `POST /payments` → 202 with the payment (the original one for a repeated idempotency key).
+pub async fn post_payment<S: PaymentStore, K: QuoteSigner>(
+    store: &S,
+    signer: &K,
+    idempotency_key_header: Option<&str>,
+    body: &[u8],
+    payment_id: String,
+    now: DateTime<Utc>,
+) -> Result<ApiResponse, ApiError> {
+    let key = idempotency_key(idempotency_key_header)?;
+    let (req, raw) = parse_body::<PaymentRequest>(body)?;
+    let fingerprint = request_fingerprint(&raw);
+    let (input, mac, quote) = split_token(&req.quote_token)?;
+    if !signer.verify(&input, &mac).await? {
+        return Err(DomainError::TokenForged.into());
+    }
+    let accepted = |outcome: CreateOutcome| -> Result<ApiResponse, ApiError> {
+        let replayed = !outcome.is_created();
+        Ok(ApiResponse {
+            status: 202,
+            body: to_value(outcome.payment())?,
+            replayed,
+        })
+    };
+    if let Some(key) = &key {
+        // A retry of an accepted request answers with the original payment even after its quote
+        // expired; the store compares the body's fingerprint.
+        if let Some(existing) = store.find_by_idempotency_key(key, &fingerprint).await? {
+            return accepted(CreateOutcome::Existing(existing));
+        }
+    }
+    quote.check_not_expired(now)?;
+    let payment = new_payment(&req, &quote, payment_id, now)?;
+    accepted(store.create(&payment, key.as_deref(), &fingerprint).await?)
+}
+
+/// `GET /payments/{id}`.
+pub async fn get_payment<S: PaymentStore>(store: &S, id: &str) -> Result<ApiResponse, ApiError> {
+    match store.get(id).await? {
+        Some(p) => Ok(ApiResponse::new(200, to_value(&p)?)),
+        None => Err(ApiError::not_found(format!("no payment with id {id:?}"))),
+    }
+}
+
+/// `GET /payments?status=&limit=&cursor=`.
+pub async fn list_payments<S: PaymentStore>(
+    store: &S,
+    query: &[(String, String)],
+) -> Result<ApiResponse, ApiError> {
+    let get = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if let Some((unknown, _)) = query
+        .iter()
+        .find(|(k, _)| !["status", "limit", "cursor"].contains(&k.as_str()))
+    {
+        return Err(ApiError::bad_request(
+            "unknown_parameter",
+            format!("unknown query parameter {unknown:?}"),
+        ));
+    }
+    let status = get("status")
+        .map(|s| {
+            PaymentStatus::parse(s).ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_status",
+                    format!(
+                        "status {s:?} is not one of PENDING, PROCESSING, SETTLED, REJECTED, FAILED"
+                    ),
+                )
+            })
+        })
+        .transpose()?;
+    let limit = match get("limit") {
+        None => DEFAULT_PAGE,
+        Some(l) => l
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_limit",
+                    format!("limit must be a whole number from 1 to {MAX_PAGE}"),
+                )
+            })?,
+    };
+    let page = store.list(status, limit, get("cursor")).await?;
+    Ok(ApiResponse::new(
+        200,
+        json!({"items": to_value(&page.items)?, "next_cursor": page.next_cursor}),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(bytes: &[u8]) -> &'static str {
+        parse_body::<QuoteRequest>(bytes).unwrap_err().code
+    }
+
+    #[test]
+    fn each_kind_of_bad_body_has_its_code() {
+        assert_eq!(code(b"{"), "invalid_json");
+        assert_eq!(code(b"[1]"), "invalid_json");
+        assert_eq!(
+            code(br#"{"source_currency":"USD","target_currency":"EUR","amount":"1","x":1}"#),
+            "unknown_field"
+        );
+        assert_eq!(
+            code(br#"{"source_currency":"USD","target_currency":"EUR"}"#),
+            "missing_field"
+        );
+        assert_eq!(
+            code(br#"{"source_currency":1,"target_currency":"EUR","amount":"1"}"#),
+            "invalid_field"
+        );
+        assert_eq!(code(&vec![b' '; MAX_BODY_BYTES + 1]), "payload_too_large");
+    }
+
+    #[test]
+    fn idempotency_keys_are_checked() {
+        assert_eq!(idempotency_key(None).unwrap(), None);
+        assert_eq!(
+            idempotency_key(Some(" k1 ")).unwrap().as_deref(),
+            Some("k1")
+        );
+        assert!(idempotency_key(Some("")).is_err());
+        assert!(idempotency_key(Some(&"k".repeat(256))).is_err());
+        assert!(idempotency_key(Some("a\u{7}b")).is_err());
+    }
+}

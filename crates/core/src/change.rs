@@ -1,0 +1,34 @@
+//! The change-stream record (DynamoDB Streams' INSERT/MODIFY with NEW_AND_OLD_IMAGES), in the
+//! plain JSON form the forwarder puts on the payments queue and the processor reads back.
+
+use crate::payment::Payment;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeRecord {
+    /// Unique per change; the processor derives the event id from it, so a redelivered record
+    /// yields the same event.
+    pub event_id: String,
+    pub event_name: ChangeKind,
+    pub sequence_number: i64,
+    pub payment_id: String,
+    pub old_image: Option<Payment>,
+    pub new_image: Payment,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ChangeKind {
+    Insert,
+    Modify,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Insert => "INSERT",
+            ChangeKind::Modify => "MODIFY",
+        }
+    }
+}

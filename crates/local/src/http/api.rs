@@ -1,0 +1,93 @@
+//! The public API (`spec/openapi.yaml`) over axum: reads the body within the size limit and
+//! hands it to the core's request handling — the same functions the AWS Lambda functions call.
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use eventpay_core::api::{self, ApiError, ApiResponse, MAX_BODY_BYTES, QuoteContext};
+
+use super::AppState;
+use super::error::HttpError;
+
+/// The operations this server implements; start-up checks them against the OpenAPI document.
+pub const OPERATIONS: [(&str, &str); 4] = [
+    ("/quotes", "post"),
+    ("/payments", "post"),
+    ("/payments", "get"),
+    ("/payments/{payment_id}", "get"),
+];
+
+pub async fn read_limited(body: Body) -> Result<Bytes, HttpError> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| HttpError(ApiError::payload_too_large()))
+}
+
+fn respond(r: ApiResponse) -> Response {
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
+    if r.replayed {
+        (status, [("idempotent-replayed", "true")], Json(r.body)).into_response()
+    } else {
+        (status, Json(r.body)).into_response()
+    }
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+pub async fn post_quote(State(app): State<AppState>, body: Body) -> Result<Response, HttpError> {
+    let ctx = QuoteContext {
+        signer: app.signing_key.as_ref(),
+        rates: &app.rates,
+        pricing: &app.pricing,
+        ttl: app.quote_ttl,
+    };
+    let bytes = read_limited(body).await?;
+    Ok(respond(
+        api::post_quote(&ctx, &bytes, new_id(), chrono::Utc::now()).await?,
+    ))
+}
+
+pub async fn post_payment(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, HttpError> {
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(v.to_str().map_err(|_| {
+            HttpError(ApiError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be visible ASCII",
+            ))
+        })?),
+    };
+    let bytes = read_limited(body).await?;
+    let r = api::post_payment(
+        &app.store,
+        app.signing_key.as_ref(),
+        key,
+        &bytes,
+        new_id(),
+        chrono::Utc::now(),
+    )
+    .await?;
+    Ok(respond(r))
+}
+
+pub async fn get_payment(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, HttpError> {
+    Ok(respond(api::get_payment(&app.store, &id).await?))
+}
+
+pub async fn list_payments(
+    State(app): State<AppState>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Response, HttpError> {
+    Ok(respond(api::list_payments(&app.store, &params).await?))
+}

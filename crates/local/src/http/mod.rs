@@ -1,0 +1,70 @@
+//! The HTTP server: the public API and the `/_local` inspection endpoints.
+
+pub mod api;
+pub mod error;
+pub mod inspect;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use eventpay_core::{PricingPolicy, RateTable, SigningKey};
+use tokio::sync::Notify;
+
+use crate::db::Db;
+use crate::queue::QueueConfig;
+use crate::store::SqliteStore;
+use crate::tasks::Faults;
+use error::HttpError;
+use eventpay_core::api::ApiError;
+
+/// Notifications that wake pipeline stages.
+#[derive(Clone, Default)]
+pub struct Wakes {
+    pub forwarder: Arc<Notify>,
+    pub processor: Arc<Notify>,
+    pub workflows: Arc<Notify>,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub store: SqliteStore,
+    pub rates: Arc<RateTable>,
+    pub pricing: Arc<PricingPolicy>,
+    pub signing_key: Arc<SigningKey>,
+    pub quote_ttl: chrono::Duration,
+    pub queue: QueueConfig,
+    pub faults: Faults,
+    pub wakes: Wakes,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/quotes", post(api::post_quote))
+        .route("/payments", post(api::post_payment).get(api::list_payments))
+        .route("/payments/{payment_id}", get(api::get_payment))
+        .route(
+            "/health",
+            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route("/_local/notifications", get(inspect::notifications))
+        .route("/_local/audit", get(inspect::audit))
+        .route("/_local/executions", get(inspect::executions))
+        .route("/_local/executions/{id}", get(inspect::execution))
+        .route("/_local/queues", get(inspect::queues))
+        .route("/_local/queues/{name}/redrive", post(inspect::redrive))
+        .route(
+            "/_local/faults",
+            get(inspect::faults).post(inspect::set_fault),
+        )
+        .fallback(|| async { HttpError(ApiError::not_found("no such route")) })
+        .method_not_allowed_fallback(|| async {
+            HttpError(ApiError::new(
+                405,
+                "method_not_allowed",
+                "this route does not accept that method",
+            ))
+        })
+        .with_state(state)
+}

@@ -1,0 +1,257 @@
+//! The payments table on SQLite, implementing the core's `PaymentStore` port. Every write
+//! appends its change-stream record in the same transaction (as DynamoDB Streams would see it).
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use eventpay_core::{
+    CreateOutcome, DomainError, Page, Payment, PaymentStatus, PaymentStore, StoreError,
+};
+use rusqlite::{OptionalExtension, Transaction, params};
+use tokio::sync::Notify;
+
+use crate::db::Db;
+use crate::error::LocalError;
+use eventpay_core::ChangeKind;
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    db: Db,
+    /// Wakes the stream forwarder after a commit that added stream records.
+    stream_wake: Arc<Notify>,
+}
+
+impl SqliteStore {
+    pub fn new(db: Db, stream_wake: Arc<Notify>) -> Self {
+        SqliteStore { db, stream_wake }
+    }
+}
+
+fn backend(e: LocalError) -> StoreError {
+    match e {
+        LocalError::Store(s) => s,
+        other => StoreError::Backend(other.to_string()),
+    }
+}
+
+fn append_change(
+    tx: &Transaction<'_>,
+    kind: ChangeKind,
+    old: Option<&str>,
+    new: &Payment,
+    new_body: &str,
+) -> Result<(), LocalError> {
+    tx.execute(
+        "INSERT INTO stream (payment_id, event_name, old_image, new_image, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![new.payment_id, kind.as_str(), old, new_body, chrono::Utc::now().to_rfc3339()],
+    )?;
+    Ok(())
+}
+
+/// The payment stored under an idempotency key, if the request bodies' fingerprints agree.
+fn existing(
+    key: &str,
+    fingerprint: &str,
+    row: Option<(String, String)>,
+) -> Result<Option<Payment>, LocalError> {
+    match row {
+        None => Ok(None),
+        Some((_, fp)) if fp != fingerprint => {
+            Err(StoreError::IdempotencyConflict(key.to_owned()).into())
+        }
+        Some((body, _)) => Ok(Some(serde_json::from_str(&body)?)),
+    }
+}
+
+const CURSOR_PREFIX: &str = "seq:";
+
+fn encode_cursor(seq: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{seq}"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<i64, StoreError> {
+    let invalid = || {
+        StoreError::Domain(DomainError::InvalidField {
+            field: "cursor".into(),
+            reason: "is not a cursor returned by this API".into(),
+        })
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    text.strip_prefix(CURSOR_PREFIX)
+        .and_then(|n| n.parse::<i64>().ok())
+        .filter(|n| *n > 0)
+        .ok_or_else(invalid)
+}
+
+impl PaymentStore for SqliteStore {
+    async fn create(
+        &self,
+        payment: &Payment,
+        idempotency_key: Option<&str>,
+        fingerprint: &str,
+    ) -> Result<CreateOutcome, StoreError> {
+        let payment = payment.clone();
+        let key = idempotency_key.map(str::to_owned);
+        let fingerprint = fingerprint.to_owned();
+        let outcome = self
+            .db
+            .write(move |tx| {
+                if let Some(key) = &key {
+                    let found: Option<(String, String)> = tx
+                        .query_row(
+                            "SELECT body, fingerprint FROM payments WHERE idempotency_key = ?1",
+                            params![key],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )
+                        .optional()?;
+                    if let Some(p) = existing(key, &fingerprint, found)? {
+                        return Ok(CreateOutcome::Existing(p));
+                    }
+                }
+                let body = serde_json::to_string(&payment)?;
+                tx.execute(
+                    "INSERT INTO payments (payment_id, idempotency_key, fingerprint, status, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![payment.payment_id, key, fingerprint, payment.status.to_string(), body],
+                )?;
+                append_change(tx, ChangeKind::Insert, None, &payment, &body)?;
+                Ok(CreateOutcome::Created(payment))
+            })
+            .await
+            .map_err(backend)?;
+        if matches!(outcome, CreateOutcome::Created(_)) {
+            self.stream_wake.notify_one();
+        }
+        Ok(outcome)
+    }
+
+    async fn get(&self, payment_id: &str) -> Result<Option<Payment>, StoreError> {
+        let id = payment_id.to_owned();
+        self.db
+            .read(move |conn| {
+                let body: Option<String> = conn
+                    .query_row(
+                        "SELECT body FROM payments WHERE payment_id = ?1",
+                        params![id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+            })
+            .await
+            .map_err(backend)
+    }
+
+    async fn list(
+        &self,
+        status: Option<PaymentStatus>,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page, StoreError> {
+        let before = cursor.map(decode_cursor).transpose()?.unwrap_or(i64::MAX);
+        let status = status.map(|s| s.to_string());
+        let (rows, more) = self
+            .db
+            .read(move |conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT seq, body FROM payments WHERE (?1 IS NULL OR status = ?1) AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
+                )?;
+                let mut rows: Vec<(i64, Payment)> = Vec::new();
+                let mut more = false;
+                let mapped = stmt.query_map(params![status, before, i64::from(limit) + 1], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                })?;
+                for row in mapped {
+                    let (seq, body) = row?;
+                    if rows.len() as u32 == limit {
+                        more = true;
+                        break;
+                    }
+                    rows.push((seq, serde_json::from_str(&body)?));
+                }
+                Ok((rows, more))
+            })
+            .await
+            .map_err(backend)?;
+        let next_cursor = if more {
+            rows.last().map(|(seq, _)| encode_cursor(*seq))
+        } else {
+            None
+        };
+        Ok(Page {
+            items: rows.into_iter().map(|(_, p)| p).collect(),
+            next_cursor,
+        })
+    }
+
+    async fn replace(&self, expected: &Payment, new: &Payment) -> Result<(), StoreError> {
+        let expected_updated = serde_json::to_value(expected.updated_at)
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let expected_updated = expected_updated.as_str().unwrap_or_default().to_owned();
+        let expected_status = expected.status.to_string();
+        let new = new.clone();
+        self.db
+            .write(move |tx| {
+                let old: Option<String> = tx
+                    .query_row(
+                        "SELECT body FROM payments WHERE payment_id = ?1 AND status = ?2 AND json_extract(body, '$.updated_at') = ?3",
+                        params![new.payment_id, expected_status, expected_updated],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                let Some(old) = old else {
+                    return Err(StoreError::Conflict(format!(
+                        "payment {} changed since it was read",
+                        new.payment_id
+                    ))
+                    .into());
+                };
+                let body = serde_json::to_string(&new)?;
+                tx.execute(
+                    "UPDATE payments SET status = ?1, body = ?2 WHERE payment_id = ?3",
+                    params![new.status.to_string(), body, new.payment_id],
+                )?;
+                append_change(tx, ChangeKind::Modify, Some(&old), &new, &body)?;
+                Ok(())
+            })
+            .await
+            .map_err(backend)?;
+        self.stream_wake.notify_one();
+        Ok(())
+    }
+
+    async fn find_by_idempotency_key(
+        &self,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<Option<Payment>, StoreError> {
+        let key = key.to_owned();
+        let fingerprint = fingerprint.to_owned();
+        self.db
+            .read(move |conn| {
+                let row: Option<(String, String)> = conn
+                    .query_row(
+                        "SELECT body, fingerprint FROM payments WHERE idempotency_key = ?1",
+                        params![key],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                existing(&key, &fingerprint, row)
+            })
+            .await
+            .map_err(backend)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        assert_eq!(decode_cursor(&encode_cursor(42)).unwrap(), 42);
+        assert!(decode_cursor("not-a-cursor").is_err());
+        assert!(decode_cursor(&URL_SAFE_NO_PAD.encode("seq:-1")).is_err());
+    }
+}

@@ -1,0 +1,118 @@
+//! Start-up refuses a broken spec file with a message naming the file and the path inside it.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+fn copy_spec(to: &Path) {
+    let from = support::spec_dir();
+    std::fs::create_dir_all(to.join("rules")).unwrap();
+    for entry in walk(&from) {
+        let rel = entry.strip_prefix(&from).unwrap();
+        std::fs::copy(&entry, to.join(rel)).unwrap();
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Runs `up` with a spec changed by `edit`; returns (exit code, stderr).
+fn start_with(edit: impl FnOnce(&Path)) -> (Option<i32>, String) {
+    let spec = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    copy_spec(spec.path());
+    edit(spec.path());
+    let out = Command::new(support::binary())
+        .args(["up", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .arg("--spec-dir")
+        .arg(spec.path())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn replace(file: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(text.contains(from), "{from} not in {}", file.display());
+    std::fs::write(file, text.replace(from, to)).unwrap();
+}
+
+#[test]
+fn broken_rule_pattern_names_file_and_path() {
+    let (code, err) = start_with(|s| replace(&s.join("rules/high-value.json"), "\">=\"", "\"=>\""));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("high-value.json"), "{err}");
+    assert!(err.contains("event_pattern"), "{err}");
+}
+
+#[test]
+fn invalid_json_in_rule_names_the_file() {
+    let (code, err) = start_with(|s| std::fs::write(s.join("rules/audit.json"), "{ nope").unwrap());
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("audit.json"), "{err}");
+}
+
+#[test]
+fn state_machine_with_unknown_next_names_the_state() {
+    let (code, err) = start_with(|s| {
+        replace(
+            &s.join("settlement.asl.json"),
+            "\"Next\": \"MarkSettled\"",
+            "\"Next\": \"Nowhere\"",
+        )
+    });
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("settlement.asl.json"), "{err}");
+    assert!(err.contains("PostLedger"), "{err}");
+}
+
+#[test]
+fn unknown_placeholder_in_state_machine_is_refused() {
+    let (code, err) = start_with(|s| {
+        replace(
+            &s.join("settlement.asl.json"),
+            "${validate_function_arn}",
+            "${nope_arn}",
+        )
+    });
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("nope_arn"), "{err}");
+}
+
+#[test]
+fn bad_rates_file_is_refused() {
+    let (code, err) = start_with(|s| replace(&s.join("rates.json"), "\"0.9215\"", "\"-1\""));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("rates.json"), "{err}");
+}
+
+#[test]
+fn openapi_operation_not_served_is_refused() {
+    let (code, err) = start_with(|s| {
+        replace(
+            &s.join("openapi.yaml"),
+            "  /quotes:\n    post:",
+            "  /quotes:\n    delete:\n      responses: {}\n    post:",
+        )
+    });
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("openapi.yaml") && err.contains("/quotes"),
+        "{err}"
+    );
+}
