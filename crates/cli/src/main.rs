@@ -1,7 +1,10 @@
 //! The `eventpay` command: runs the system on one machine (`up`), checks any deployment
 //! end to end (`smoke`), and mirrors the EventBridge and Step Functions tools locally.
 
+mod events;
+mod input;
 mod smoke;
+mod states;
 mod up;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +26,12 @@ enum Command {
     Up(up::UpArgs),
     /// Quote -> payment -> wait for SETTLED against a deployment; exits non-zero naming the failed step.
     Smoke(smoke::SmokeArgs),
+    /// EventBridge tools.
+    #[command(subcommand)]
+    Events(events::EventsCommand),
+    /// Step Functions tools: run or validate a state machine locally.
+    #[command(subcommand)]
+    States(states::StatesCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -41,6 +50,8 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Up(args) => up::run(args).await,
             Command::Smoke(args) => smoke::run(args).await,
+            Command::Events(cmd) => events::run(cmd),
+            Command::States(cmd) => states::run(cmd).await,
         }
     });
     match result {
