@@ -9,9 +9,13 @@ use serde_json::json;
 
 use support::{Server, assert_balanced, statuses};
 
+/// A message received but not yet deleted at the kill reappears after its visibility timeout, as
+/// on SQS; a short one keeps the test quick.
+const FLAGS: [&str; 2] = ["--visibility-timeout-secs", "1"];
+
 fn settle_all_after_restart(hold_in_retry: bool, stop: impl FnOnce(Server)) {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path(), &[]);
+    let s = Server::start(dir.path(), &FLAGS);
     if hold_in_retry {
         let (status, _) = s.post(
             "/_local/faults",
@@ -26,7 +30,7 @@ fn settle_all_after_restart(hold_in_retry: bool, stop: impl FnOnce(Server)) {
         wait_all_running(&s, &ids);
     }
     stop(s);
-    let s = Server::start(dir.path(), &[]);
+    let s = Server::start(dir.path(), &FLAGS);
     for id in &ids {
         let p = s.wait_final(id, Duration::from_secs(20));
         assert_eq!(p["status"], "SETTLED", "{p}");

@@ -72,13 +72,13 @@ fn state_machine_with_unknown_next_names_the_state() {
     let (code, err) = start_with(|s| {
         replace(
             &s.join("settlement.asl.json"),
-            "\"Next\": \"MarkSettled\"",
+            "\"Next\": \"IsApproved\"",
             "\"Next\": \"Nowhere\"",
         )
     });
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("settlement.asl.json"), "{err}");
-    assert!(err.contains("PostLedger"), "{err}");
+    assert!(err.contains("Validate"), "{err}");
 }
 
 #[test]

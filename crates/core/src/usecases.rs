@@ -36,6 +36,8 @@ pub struct StatusResult {
 pub struct LedgerResult {
     pub payment_id: String,
     pub entries: usize,
+    /// The payment's status afterwards: `SETTLED`.
+    pub status: PaymentStatus,
     pub applied: bool,
 }
 
@@ -94,22 +96,25 @@ pub async fn validate_payment<S: PaymentStore>(
     Ok(decide(&load(store, payment_id).await?, policy))
 }
 
-/// Posts the payment's balanced ledger entries once. Already posted: `applied: false`, nothing
-/// written. The payment must be `PROCESSING`, else `Domain(IllegalTransition)` to `SETTLED`.
+/// Settles a payment: posts its balanced ledger entries and moves it to `SETTLED` in ONE
+/// conditional write, so a payment never has a ledger without being settled (or the reverse),
+/// whatever fails after. Already settled: `applied: false`, nothing written. The payment must be
+/// `PROCESSING`, else `Domain(IllegalTransition)` to `SETTLED`.
 pub async fn post_ledger<S: PaymentStore>(
     store: &S,
     payment_id: &str,
     now: DateTime<Utc>,
 ) -> Result<LedgerResult, StoreError> {
-    let result = |entries, applied| LedgerResult {
+    let result = |entries, status, applied| LedgerResult {
         payment_id: payment_id.to_string(),
         entries,
+        status,
         applied,
     };
     for _ in 0..MAX_WRITE_ATTEMPTS {
         let current = load(store, payment_id).await?;
         if let Some(settlement) = &current.settlement {
-            return Ok(result(settlement.ledger_entries.len(), false));
+            return Ok(result(settlement.ledger_entries.len(), current.status, false));
         }
         if current.status != PaymentStatus::Processing {
             return Err(DomainError::IllegalTransition {
@@ -125,15 +130,9 @@ pub async fn post_ledger<S: PaymentStore>(
             ledger_entries: entries,
             posted_at: now,
         });
-        // The status does not change, so `updated_at` alone tells a concurrent conditional write
-        // that the payment changed: it must move forward even if the clock did not.
-        next.updated_at = if now > current.updated_at {
-            now
-        } else {
-            current.updated_at + chrono::Duration::milliseconds(1)
-        };
+        next.transition(PaymentStatus::Settled, now, None)?;
         match store.replace(&current, &next).await {
-            Ok(()) => return Ok(result(count, true)),
+            Ok(()) => return Ok(result(count, next.status, true)),
             Err(StoreError::Conflict(_)) => continue,
             Err(e) => return Err(e),
         }
@@ -351,6 +350,7 @@ mod tests {
             LedgerResult {
                 payment_id: "p-1".into(),
                 entries: 5,
+                status: PaymentStatus::Settled,
                 applied: true
             }
         );
@@ -359,13 +359,14 @@ mod tests {
         assert_eq!((r.entries, r.applied), (5, false));
         assert_eq!(store.writes(), writes, "a repeated post writes nothing");
 
+        // Marking it SETTLED again (a retried task) changes nothing.
         let r = block_on(update_status(
             &store,
             &update(PaymentStatus::Settled, None),
             at(5),
         ))
         .unwrap();
-        assert_eq!((r.status, r.applied), (PaymentStatus::Settled, true));
+        assert_eq!((r.status, r.applied), (PaymentStatus::Settled, false));
 
         let p = store.stored("p-1");
         assert_eq!(p.status, PaymentStatus::Settled);
@@ -378,7 +379,7 @@ mod tests {
             [
                 (PaymentStatus::Pending, t0()),
                 (PaymentStatus::Processing, at(1)),
-                (PaymentStatus::Settled, at(5))
+                (PaymentStatus::Settled, at(3))
             ]
         );
 
@@ -532,7 +533,7 @@ mod tests {
     }
 
     #[test]
-    fn posting_the_ledger_moves_updated_at_even_on_a_still_clock() {
+    fn ledger_and_settled_status_are_one_write() {
         let store = MemStore::with(&payment("USD", "EUR", "100"));
         block_on(update_status(
             &store,
@@ -541,13 +542,16 @@ mod tests {
         ))
         .unwrap();
         let before = store.stored("p-1");
+        let writes = store.writes();
         block_on(post_ledger(&store, "p-1", at(1))).unwrap();
         let after = store.stored("p-1");
-        assert!(after.updated_at > before.updated_at);
-        // So a status write based on the pre-ledger read cannot drop the settlement.
+        assert_eq!(store.writes(), writes + 1);
+        assert_eq!(after.status, PaymentStatus::Settled);
+        assert!(after.settlement.is_some());
+        // A status write based on the pre-ledger read cannot drop the settlement.
         let mut stale = before.clone();
         stale
-            .transition(PaymentStatus::Settled, at(1), None)
+            .transition(PaymentStatus::Failed, at(1), Some("late failure".into()))
             .unwrap();
         assert!(matches!(
             block_on(store.replace(&before, &stale)),
@@ -592,8 +596,15 @@ mod tests {
             block_on(store.create(&p, Some("k"), "other")),
             Err(StoreError::IdempotencyConflict("k".into()))
         );
-        // MemStore keeps the trait's default lookup, which finds nothing.
-        assert_eq!(block_on(store.find_by_idempotency_key("k", "fp")), Ok(None));
+        assert_eq!(
+            block_on(store.find_by_idempotency_key("k", "fp")),
+            Ok(Some(p.clone()))
+        );
+        assert_eq!(
+            block_on(store.find_by_idempotency_key("k", "other")),
+            Err(StoreError::IdempotencyConflict("k".into()))
+        );
+        assert_eq!(block_on(store.find_by_idempotency_key("nope", "fp")), Ok(None));
         let page = block_on(store.list(Some(PaymentStatus::Pending), 10, None)).unwrap();
         assert_eq!(page.items, vec![p]);
         assert!(

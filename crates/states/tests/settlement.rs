@@ -70,7 +70,7 @@ impl TaskInvoker for Fake {
                 VALIDATE => {
                     json!({"decision": self.decision, "reason": "over the per-payment limit"})
                 }
-                LEDGER => json!({"entries": 2}),
+                LEDGER => json!({"payment_id": input["payment_id"], "entries": 2, "status": "SETTLED", "applied": true}),
                 _ => json!({"MessageId": "m-1"}),
             })
         };
@@ -109,14 +109,14 @@ async fn approved_payment_settles() {
     assert_eq!(exec.status(), ExecutionStatus::Succeeded);
     let out = exec.output().unwrap();
     assert_eq!(out["update"]["status"], "SETTLED");
-    assert_eq!(out["ledger"]["entries"], 2);
+    assert_eq!(out["update"]["entries"], 2, "the ledger task settles the payment");
     let calls = fake.calls();
     let statuses: Vec<_> = calls
         .iter()
         .filter(|c| c.0 == UPDATE)
         .map(|c| c.1["status"].clone())
         .collect();
-    assert_eq!(statuses, vec![json!("PROCESSING"), json!("SETTLED")]);
+    assert_eq!(statuses, vec![json!("PROCESSING")]);
     let sns = calls.last().unwrap();
     assert_eq!(
         sns.1,
