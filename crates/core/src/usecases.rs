@@ -114,7 +114,11 @@ pub async fn post_ledger<S: PaymentStore>(
     for _ in 0..MAX_WRITE_ATTEMPTS {
         let current = load(store, payment_id).await?;
         if let Some(settlement) = &current.settlement {
-            return Ok(result(settlement.ledger_entries.len(), current.status, false));
+            return Ok(result(
+                settlement.ledger_entries.len(),
+                current.status,
+                false,
+            ));
         }
         if current.status != PaymentStatus::Processing {
             return Err(DomainError::IllegalTransition {
@@ -604,7 +608,10 @@ mod tests {
             block_on(store.find_by_idempotency_key("k", "other")),
             Err(StoreError::IdempotencyConflict("k".into()))
         );
-        assert_eq!(block_on(store.find_by_idempotency_key("nope", "fp")), Ok(None));
+        assert_eq!(
+            block_on(store.find_by_idempotency_key("nope", "fp")),
+            Ok(None)
+        );
         let page = block_on(store.list(Some(PaymentStatus::Pending), 10, None)).unwrap();
         assert_eq!(page.items, vec![p]);
         assert!(
