@@ -5,7 +5,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Server, assert_balanced, assert_error, statuses};
+use support::{Server, assert_balanced, assert_error, eventually, statuses};
 
 fn server(extra: &[&str]) -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().unwrap();
@@ -89,29 +89,43 @@ fn payment_settles_with_history_and_balanced_ledger() {
         .collect();
     assert!(currencies.contains(&"USD") && currencies.contains(&"EUR"));
 
-    // What happened is visible under /_local.
-    let (_, notes) = s.get("/_local/notifications");
-    assert!(
-        notes["notifications"].as_array().unwrap().iter().any(|n| {
-            let m = n["message"].as_str().unwrap();
-            m.contains(&id) && m.contains("SETTLED")
-        }),
-        "{notes}"
+    // What happened is visible under /_local (asynchronously: events still flow after SETTLED).
+    let wait = Duration::from_secs(5);
+    eventually("a SETTLED notification naming the payment", wait, || {
+        let (_, notes) = s.get("/_local/notifications");
+        notes["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| {
+                let m = n["message"].as_str().unwrap();
+                m.contains(&id) && m.contains("SETTLED")
+            })
+            .then_some(())
+    });
+    eventually(
+        "PaymentCreated, PaymentProcessing, PaymentSettled in the audit log",
+        wait,
+        || {
+            let (_, audit) = s.get("/_local/audit");
+            let types: Vec<String> = audit["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["event"]["detail"]["payment_id"] == id.as_str())
+                .map(|e| e["event"]["detail-type"].as_str().unwrap().to_owned())
+                .collect();
+            ["PaymentCreated", "PaymentProcessing", "PaymentSettled"]
+                .iter()
+                .all(|t| types.iter().any(|x| x == t))
+                .then_some(())
+        },
     );
-    let (_, audit) = s.get("/_local/audit");
-    let types: Vec<&str> = audit["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["event"]["detail"]["payment_id"] == id.as_str())
-        .map(|e| e["event"]["detail-type"].as_str().unwrap())
-        .collect();
-    for t in ["PaymentCreated", "PaymentProcessing", "PaymentSettled"] {
-        assert!(types.contains(&t), "{t} missing from audit {types:?}");
-    }
-    let (_, execs) = s.get("/_local/executions");
-    let exec = execs["executions"].as_array().unwrap()[0].clone();
-    assert_eq!(exec["status"], "SUCCEEDED", "{execs}");
+    let exec = eventually("the execution SUCCEEDED", wait, || {
+        let (_, execs) = s.get("/_local/executions");
+        let exec = execs["executions"].as_array().unwrap()[0].clone();
+        (exec["status"] == "SUCCEEDED").then_some(exec)
+    });
     let (status, detail) = s.get(&format!(
         "/_local/executions/{}",
         exec["executionArn"].as_str().unwrap()
@@ -125,7 +139,11 @@ fn payment_settles_with_history_and_balanced_ledger() {
         .collect();
     assert_eq!(events.first(), Some(&"ExecutionStarted"));
     assert_eq!(events.last(), Some(&"ExecutionSucceeded"));
-    assert!(events.contains(&"TaskSucceeded"), "{events:?}");
+    assert!(events.contains(&"LambdaFunctionSucceeded"), "{events:?}");
+    assert!(
+        events.contains(&"TaskSucceeded"),
+        "the SNS integration: {events:?}"
+    );
     let ids: Vec<u64> = detail["events"]
         .as_array()
         .unwrap()
@@ -133,17 +151,16 @@ fn payment_settles_with_history_and_balanced_ledger() {
         .map(|e| e["id"].as_u64().unwrap())
         .collect();
     assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>());
-    let (_, queues) = s.get("/_local/queues");
-    let q = &queues["queues"][0];
-    assert_eq!(
-        (
+    eventually("an empty queue and DLQ", wait, || {
+        let (_, queues) = s.get("/_local/queues");
+        let q = &queues["queues"][0];
+        ((
             q["depth"].as_u64(),
             q["in_flight"].as_u64(),
-            q["dead_letter_depth"].as_u64()
-        ),
-        (Some(0), Some(0), Some(0)),
-        "{queues}"
-    );
+            q["dead_letter_depth"].as_u64(),
+        ) == (Some(0), Some(0), Some(0)))
+            .then_some(())
+    });
 }
 
 #[test]
@@ -154,6 +171,15 @@ fn high_value_payment_notifies_through_the_numeric_rule() {
     for id in [&small, &big] {
         s.wait_final(id, Duration::from_secs(5));
     }
+    // The high-value notice comes from the PaymentCreated event; wait until both settled
+    // payments' outcome notices are in, by then their PaymentCreated were long routed.
+    eventually("both outcome notifications", Duration::from_secs(5), || {
+        let (_, notes) = s.get("/_local/notifications");
+        let all = notes.to_string();
+        (all.contains(&format!("Payment {small} is SETTLED"))
+            && all.contains(&format!("Payment {big} is SETTLED")))
+        .then_some(())
+    });
     let (_, notes) = s.get("/_local/notifications");
     let high: Vec<String> = notes["notifications"]
         .as_array()
@@ -190,9 +216,17 @@ fn over_limit_and_blocked_beneficiary_are_rejected_without_ledger() {
             assert_eq!(statuses(&p), ["PENDING", "PROCESSING", "REJECTED"]);
         }
     }
-    let (_, notes) = s.get("/_local/notifications");
-    let all = notes.to_string();
-    assert!(all.contains(&over) && all.contains(&blocked));
+    eventually(
+        "REJECTED notifications naming both payments",
+        Duration::from_secs(5),
+        || {
+            let (_, notes) = s.get("/_local/notifications");
+            let all = notes.to_string();
+            (all.contains(&format!("Payment {over} is REJECTED"))
+                && all.contains(&format!("Payment {blocked} is REJECTED")))
+            .then_some(())
+        },
+    );
 }
 
 #[test]

@@ -249,3 +249,16 @@ pub fn statuses(payment: &Value) -> Vec<String> {
         .map(|h| h["status"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// Polls `check` until it returns Some, for what follows a payment's final status asynchronously
+/// (events on the bus, the workflow's notification step); panics with `what` after `within`.
+pub fn eventually<T>(what: &str, within: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(start.elapsed() < within, "not within {within:?}: {what}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
