@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use support::{Server, assert_balanced, statuses};
+use support::{Server, assert_balanced, eventually, statuses};
 
 /// A message received but not yet deleted at the kill reappears after its visibility timeout, as
 /// on SQS; a short one keeps the test quick.
@@ -46,13 +46,15 @@ fn settle_all_after_restart(hold_in_retry: bool, stop: impl FnOnce(Server)) {
         );
         assert_balanced(&p);
     }
-    let (_, execs) = s.get("/_local/executions");
-    let execs = execs["executions"].as_array().unwrap();
+    // The executions end with their notification step, just after the payment settles.
+    let execs = eventually("every execution SUCCEEDED", Duration::from_secs(10), || {
+        let (_, execs) = s.get("/_local/executions");
+        let all = execs["executions"].as_array().unwrap().clone();
+        all.iter()
+            .all(|e| e["status"] == "SUCCEEDED")
+            .then_some(all)
+    });
     assert_eq!(execs.len(), ids.len(), "one execution per payment");
-    assert!(
-        execs.iter().all(|e| e["status"] == "SUCCEEDED"),
-        "{execs:?}"
-    );
     let (_, list) = s.get("/payments?limit=100");
     assert_eq!(
         list["items"].as_array().unwrap().len(),
