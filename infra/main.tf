@@ -1,0 +1,87 @@
+# eventpay on AWS: four modules, each depending on the ones before it through outputs -> inputs.
+# `terraform apply -target module.quote`, then module.payment, module.platform,
+# module.settlement deploy step by step (destroy in the reverse order); a plain apply does all.
+
+locals {
+  name_prefix   = "eventpay-${var.environment}"
+  spec_dir      = "${path.module}/../spec"
+  artifacts_dir = coalesce(var.lambda_artifacts_dir, "${path.module}/../target/lambda/${var.lambda_architecture}")
+}
+
+module "quote" {
+  source = "./modules/quote"
+
+  name_prefix              = local.name_prefix
+  lambda_artifacts_dir     = local.artifacts_dir
+  lambda_architecture      = var.lambda_architecture
+  log_retention_days       = var.log_retention_days
+  kms_deletion_window_days = var.kms_deletion_window_days
+  quote_ttl_secs           = var.quote_ttl_secs
+}
+
+module "payment" {
+  source = "./modules/payment"
+
+  name_prefix              = local.name_prefix
+  lambda_artifacts_dir     = local.artifacts_dir
+  lambda_architecture      = var.lambda_architecture
+  log_retention_days       = var.log_retention_days
+  kms_deletion_window_days = var.kms_deletion_window_days
+
+  openapi_path               = "${local.spec_dir}/openapi.yaml"
+  api_integrations           = module.quote.api_integrations
+  quote_signing_key_arn      = module.quote.signing_key_arn
+  quote_ttl_secs             = var.quote_ttl_secs
+  table_deletion_protection  = var.table_deletion_protection
+  throttling_rate_limit      = var.api_throttling_rate_limit
+  throttling_burst_limit     = var.api_throttling_burst_limit
+  quota_per_day              = var.api_quota_per_day
+  api_logging_level          = var.api_logging_level
+  manage_api_gateway_account = var.manage_api_gateway_account
+}
+
+module "platform" {
+  source = "./modules/platform"
+
+  name_prefix              = local.name_prefix
+  lambda_artifacts_dir     = local.artifacts_dir
+  lambda_architecture      = var.lambda_architecture
+  log_retention_days       = var.log_retention_days
+  kms_deletion_window_days = var.kms_deletion_window_days
+
+  rules_dir                 = "${local.spec_dir}/rules"
+  table_arn                 = module.payment.table_arn
+  table_stream_arn          = module.payment.table_stream_arn
+  data_key_arn              = module.payment.data_key_arn
+  subscription_email        = var.subscription_email
+  stream_batch_size         = var.stream_batch_size
+  stream_max_retry_attempts = var.stream_max_retry_attempts
+  queue_batch_size          = var.queue_batch_size
+  max_receive_count         = var.max_receive_count
+  alarm_function_names = merge(
+    { quote = module.quote.function_name },
+    module.payment.function_names,
+  )
+}
+
+module "settlement" {
+  source = "./modules/settlement"
+
+  name_prefix              = local.name_prefix
+  lambda_artifacts_dir     = local.artifacts_dir
+  lambda_architecture      = var.lambda_architecture
+  log_retention_days       = var.log_retention_days
+  kms_deletion_window_days = var.kms_deletion_window_days
+
+  definition_path         = "${local.spec_dir}/settlement.asl.json"
+  state_machine_type      = var.state_machine_type
+  state_machine_log_level = var.state_machine_log_level
+  table_name              = module.payment.table_name
+  table_arn               = module.payment.table_arn
+  data_key_arn            = module.payment.data_key_arn
+  notifications_topic_arn = module.platform.notifications_topic_arn
+  messaging_key_arn       = module.platform.messaging_key_arn
+  settlement_rules        = module.platform.settlement_rules
+  payment_limit           = var.payment_limit
+  blocked_accounts        = var.blocked_accounts
+}

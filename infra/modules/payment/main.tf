@@ -1,0 +1,365 @@
+# Payments: the table (which also stores each payment's ledger entries, written once by the
+# settlement's post-ledger task), the payment functions, and the one REST API of the deployment,
+# built from spec/openapi.yaml with the integrations of this module's operations and of the
+# operations other modules pass in (the quote module's createQuote).
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+}
+
+module "key" {
+  source = "../kms-key"
+
+  alias                   = "${var.name_prefix}-payment"
+  description             = "eventpay ${var.name_prefix}: payments table, its stream, payment functions and API logs"
+  deletion_window_in_days = var.kms_deletion_window_days
+}
+
+# ---------------------------------------------------------------------------------------------
+# Table: keys and indexes as crates/aws/src/schema.rs and items.rs define them.
+
+resource "aws_dynamodb_table" "payments" {
+  name                        = "${var.name_prefix}-payments"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "pk"
+  stream_enabled              = true
+  stream_view_type            = "NEW_AND_OLD_IMAGES"
+  deletion_protection_enabled = var.table_deletion_protection
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+  attribute {
+    name = "list_pk"
+    type = "S"
+  }
+  attribute {
+    name = "list_sk"
+    type = "S"
+  }
+  attribute {
+    name = "status"
+    type = "S"
+  }
+
+  # Every payment, newest first (list_pk is the constant "ALL").
+  global_secondary_index {
+    name            = "by_created"
+    hash_key        = "list_pk"
+    range_key       = "list_sk"
+    projection_type = "ALL"
+  }
+
+  # Payments of one status, newest first.
+  global_secondary_index {
+    name            = "by_status"
+    hash_key        = "status"
+    range_key       = "list_sk"
+    projection_type = "ALL"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = module.key.arn
+  }
+}
+
+locals {
+  table_key = {
+    sid       = "UseTableKey"
+    actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+    resources = [module.key.arn]
+  }
+  functions = {
+    "create-payment" = {
+      description = "POST /payments: turn a quote into a PENDING payment (idempotent)."
+      statements = [
+        {
+          sid       = "WritePayments"
+          actions   = ["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem"]
+          resources = [aws_dynamodb_table.payments.arn]
+        },
+        {
+          sid       = "VerifyQuotes"
+          actions   = ["kms:VerifyMac"]
+          resources = [var.quote_signing_key_arn]
+        },
+        local.table_key,
+      ]
+    }
+    "get-payment" = {
+      description = "GET /payments/{payment_id}: read one payment."
+      statements = [
+        {
+          sid       = "ReadPayments"
+          actions   = ["dynamodb:GetItem"]
+          resources = [aws_dynamodb_table.payments.arn]
+        },
+        local.table_key,
+      ]
+    }
+    "list-payments" = {
+      description = "GET /payments: list payments newest first, paginated."
+      statements = [
+        {
+          sid       = "QueryPaymentIndexes"
+          actions   = ["dynamodb:Query"]
+          resources = ["${aws_dynamodb_table.payments.arn}/index/by_created", "${aws_dynamodb_table.payments.arn}/index/by_status"]
+        },
+        local.table_key,
+      ]
+    }
+  }
+}
+
+module "function" {
+  source   = "../lambda-function"
+  for_each = local.functions
+
+  name               = "${var.name_prefix}-${each.key}"
+  description        = each.value.description
+  artifact_path      = "${var.lambda_artifacts_dir}/${each.key}/bootstrap.zip"
+  architecture       = var.lambda_architecture
+  kms_key_arn        = module.key.arn
+  log_retention_days = var.log_retention_days
+  environment = {
+    EVENTPAY_TABLE          = aws_dynamodb_table.payments.name
+    EVENTPAY_QUOTE_KEY_ID   = var.quote_signing_key_arn
+    EVENTPAY_QUOTE_TTL_SECS = tostring(var.quote_ttl_secs)
+  }
+  policy_statements = each.value.statements
+}
+
+# ---------------------------------------------------------------------------------------------
+# REST API: spec/openapi.yaml with an x-amazon-apigateway-integration (Lambda proxy) and the API
+# key requirement merged into every operation.
+
+locals {
+  spec         = yamldecode(file(var.openapi_path))
+  http_methods = ["get", "put", "post", "delete", "patch", "head", "options"]
+
+  integrations = merge(var.api_integrations, {
+    createPayment = { function_name = module.function["create-payment"].function_name, invoke_arn = module.function["create-payment"].invoke_arn }
+    getPayment    = { function_name = module.function["get-payment"].function_name, invoke_arn = module.function["get-payment"].invoke_arn }
+    listPayments  = { function_name = module.function["list-payments"].function_name, invoke_arn = module.function["list-payments"].invoke_arn }
+  })
+
+  # operationId => method and path, e.g. getPayment => GET /payments/{payment_id}.
+  operations = merge([for path, methods in local.spec.paths : {
+    for method, op in methods : op.operationId => { method = upper(method), path = path } if contains(local.http_methods, method)
+  }]...)
+
+  paths = { for path, methods in local.spec.paths : path => {
+    for method, op in methods : method => merge(op, {
+      security = [{ api_key = [] }]
+      "x-amazon-apigateway-integration" = {
+        type                = "aws_proxy"
+        httpMethod          = "POST"
+        uri                 = try(local.integrations[op.operationId].invoke_arn, "missing")
+        passthroughBehavior = "when_no_match"
+        timeoutInMillis     = 29000
+      }
+    }) if contains(local.http_methods, method)
+  } }
+
+  api_body = merge(local.spec, {
+    paths = local.paths
+    components = merge(local.spec.components, {
+      securitySchemes = {
+        api_key = { type = "apiKey", name = "x-api-key", in = "header" }
+      }
+    })
+    "x-amazon-apigateway-api-key-source" = "HEADER"
+  })
+}
+
+resource "aws_api_gateway_rest_api" "this" {
+  name        = "${var.name_prefix}-api"
+  description = "eventpay ${var.name_prefix}: quotes and payments (spec/openapi.yaml)"
+  body        = jsonencode(local.api_body)
+
+  endpoint_configuration {
+    types = ["REGIONAL"]
+  }
+
+  lifecycle {
+    create_before_destroy = true
+
+    precondition {
+      condition     = toset(keys(local.operations)) == toset(keys(local.integrations))
+      error_message = "Every operation of ${var.openapi_path} needs a function and every function an operation: operations ${join(", ", sort(keys(local.operations)))}; integrations ${join(", ", sort(keys(local.integrations)))}."
+    }
+  }
+}
+
+resource "aws_lambda_permission" "api" {
+  for_each = local.operations
+
+  statement_id  = "AllowApiGateway-${each.key}"
+  action        = "lambda:InvokeFunction"
+  function_name = local.integrations[each.key].function_name
+  principal     = "apigateway.amazonaws.com"
+  # Only this operation of this API (any stage): execution-arn/stage/METHOD/path, {params} as *.
+  source_arn = "${aws_api_gateway_rest_api.this.execution_arn}/*/${each.value.method}${replace(each.value.path, "/\\{[^}]+\\}/", "*")}"
+}
+
+resource "aws_api_gateway_deployment" "this" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+
+  triggers = {
+    redeployment = sha1(aws_api_gateway_rest_api.this.body)
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_cloudwatch_log_group" "access" {
+  name              = "/aws/apigateway/${var.name_prefix}-api/access"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = module.key.arn
+}
+
+# The account-level CloudWatch Logs role API Gateway logs with (one per account and region).
+resource "aws_iam_role" "api_gateway_logs" {
+  count = var.manage_api_gateway_account ? 1 : 0
+
+  name        = "${var.name_prefix}-apigateway-logs"
+  description = "API Gateway writes access and execution logs of this account and region."
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "apigateway.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
+    }]
+  })
+}
+
+locals {
+  api_gateway_logs_policy = {
+    Version = "2012-10-17"
+    Statement = [{
+      # The account setting serves every REST API of the region, so the role covers the log
+      # groups of this account and region (the actions of AmazonAPIGatewayPushToCloudWatchLogs).
+      Sid    = "WriteApiGatewayLogs"
+      Effect = "Allow"
+      Action = [
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:DescribeLogGroups",
+        "logs:DescribeLogStreams",
+        "logs:FilterLogEvents",
+        "logs:GetLogEvents",
+        "logs:PutLogEvents",
+      ]
+      Resource = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
+    }]
+  }
+}
+
+resource "aws_iam_role_policy" "api_gateway_logs" {
+  count = var.manage_api_gateway_account ? 1 : 0
+
+  name   = "${var.name_prefix}-apigateway-logs"
+  role   = aws_iam_role.api_gateway_logs[0].id
+  policy = jsonencode(local.api_gateway_logs_policy)
+}
+
+resource "aws_api_gateway_account" "this" {
+  count = var.manage_api_gateway_account ? 1 : 0
+
+  cloudwatch_role_arn = aws_iam_role.api_gateway_logs[0].arn
+  depends_on          = [aws_iam_role_policy.api_gateway_logs]
+}
+
+resource "aws_api_gateway_stage" "this" {
+  #checkov:skip=CKV_AWS_120:Responses are per-request (quotes expire, payments change status); a cache would serve stale data.
+  #checkov:skip=CKV2_AWS_29:A WAF web ACL is an account-level choice with its own cost; throttling, API keys and the usage plan limit abuse here. Associate one with aws_wafv2_web_acl_association if required.
+  #checkov:skip=CKV2_AWS_51:Clients are not issued TLS client certificates; requests are authorised by API key.
+  rest_api_id          = aws_api_gateway_rest_api.this.id
+  deployment_id        = aws_api_gateway_deployment.this.id
+  stage_name           = var.stage_name
+  xray_tracing_enabled = true
+
+  access_log_settings {
+    destination_arn = aws_cloudwatch_log_group.access.arn
+    format = jsonencode({
+      requestId      = "$context.requestId"
+      ip             = "$context.identity.sourceIp"
+      requestTime    = "$context.requestTime"
+      httpMethod     = "$context.httpMethod"
+      resourcePath   = "$context.resourcePath"
+      status         = "$context.status"
+      responseLength = "$context.responseLength"
+      latency        = "$context.responseLatency"
+      apiKeyId       = "$context.identity.apiKeyId"
+      error          = "$context.error.message"
+    })
+  }
+
+  depends_on = [aws_api_gateway_account.this]
+}
+
+resource "aws_api_gateway_method_settings" "all" {
+  #checkov:skip=CKV_AWS_225:Caching is off on purpose (see the stage).
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  stage_name  = aws_api_gateway_stage.this.stage_name
+  method_path = "*/*"
+
+  settings {
+    metrics_enabled        = true
+    logging_level          = var.api_logging_level
+    data_trace_enabled     = false
+    throttling_rate_limit  = var.throttling_rate_limit
+    throttling_burst_limit = var.throttling_burst_limit
+    caching_enabled        = false
+  }
+}
+
+resource "aws_api_gateway_api_key" "this" {
+  name        = "${var.name_prefix}-client"
+  description = "Key of the eventpay ${var.name_prefix} clients (x-api-key)."
+}
+
+resource "aws_api_gateway_usage_plan" "this" {
+  name        = "${var.name_prefix}-clients"
+  description = "Throttling and quota of the eventpay ${var.name_prefix} API key."
+
+  api_stages {
+    api_id = aws_api_gateway_rest_api.this.id
+    stage  = aws_api_gateway_stage.this.stage_name
+  }
+
+  throttle_settings {
+    rate_limit  = var.throttling_rate_limit
+    burst_limit = var.throttling_burst_limit
+  }
+
+  dynamic "quota_settings" {
+    for_each = var.quota_per_day == null ? [] : [var.quota_per_day]
+    content {
+      limit  = quota_settings.value
+      period = "DAY"
+    }
+  }
+}
+
+resource "aws_api_gateway_usage_plan_key" "this" {
+  key_id        = aws_api_gateway_api_key.this.id
+  key_type      = "API_KEY"
+  usage_plan_id = aws_api_gateway_usage_plan.this.id
+}

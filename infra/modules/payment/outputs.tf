@@ -1,0 +1,49 @@
+output "api_url" {
+  description = "Base URL of the API stage (eventpay smoke --url)."
+  value       = aws_api_gateway_stage.this.invoke_url
+}
+
+output "api_key" {
+  description = "The API key clients send as x-api-key."
+  value       = aws_api_gateway_api_key.this.value
+  sensitive   = true
+}
+
+output "rest_api_id" {
+  description = "Id of the REST API."
+  value       = aws_api_gateway_rest_api.this.id
+}
+
+output "table_name" {
+  description = "Name of the payments table."
+  value       = aws_dynamodb_table.payments.name
+}
+
+output "table_arn" {
+  description = "ARN of the payments table."
+  value       = aws_dynamodb_table.payments.arn
+}
+
+output "table_stream_arn" {
+  description = "ARN of the payments table's stream (NEW_AND_OLD_IMAGES)."
+  value       = aws_dynamodb_table.payments.stream_arn
+}
+
+output "data_key_arn" {
+  description = "KMS key encrypting the table and its stream; readers and writers of the table need it."
+  value       = module.key.arn
+}
+
+output "function_names" {
+  description = "Names of the payment functions (function => name), for alarms."
+  value       = { for k, f in module.function : k => f.function_name }
+}
+
+output "iam_policies" {
+  description = "Every IAM and key policy of the module (name => JSON), for review and the tests."
+  value = merge(
+    { for k, f in module.function : k => f.policy_json },
+    { "payment-key" = module.key.policy_json },
+    var.manage_api_gateway_account ? { "apigateway-logs" = jsonencode(local.api_gateway_logs_policy) } : {},
+  )
+}

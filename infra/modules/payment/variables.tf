@@ -1,0 +1,153 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name, e.g. eventpay-dev."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3 to 32 lowercase letters, digits or -, starting with a letter."
+  }
+}
+
+variable "lambda_artifacts_dir" {
+  description = "Directory holding <function>/bootstrap.zip for each function (scripts/package-lambdas output for one architecture)."
+  type        = string
+}
+
+variable "lambda_architecture" {
+  description = "Instruction set of the functions: arm64 or x86_64 (the zips must match)."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be arm64 or x86_64."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the function's log group, in days."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
+}
+
+variable "kms_deletion_window_days" {
+  description = "Waiting period before the module's KMS keys are deleted (7 to 30 days)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.kms_deletion_window_days >= 7 && var.kms_deletion_window_days <= 30
+    error_message = "kms_deletion_window_days must be between 7 and 30."
+  }
+}
+
+variable "openapi_path" {
+  description = "Path of the OpenAPI document the REST API is built from (spec/openapi.yaml)."
+  type        = string
+}
+
+variable "api_integrations" {
+  description = "Operations served by functions of other modules (operationId => function name and invoke ARN), e.g. the quote module's createQuote."
+  type = map(object({
+    function_name = string
+    invoke_arn    = string
+  }))
+  default = {}
+}
+
+variable "quote_signing_key_arn" {
+  description = "ARN of the quote module's HMAC key; create-payment verifies quote tokens with it."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:", var.quote_signing_key_arn))
+    error_message = "quote_signing_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "quote_ttl_secs" {
+  description = "Lifetime of a quote in seconds, as the quote function (EVENTPAY_QUOTE_TTL_SECS)."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.quote_ttl_secs >= 1 && var.quote_ttl_secs <= 86400
+    error_message = "quote_ttl_secs must be from 1 to 86400."
+  }
+}
+
+variable "table_deletion_protection" {
+  description = "Protect the payments table against deletion (turn on in production)."
+  type        = bool
+  default     = false
+}
+
+variable "stage_name" {
+  description = "Name of the API stage (the last part of the base URL)."
+  type        = string
+  default     = "v1"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9_-]{1,64}$", var.stage_name))
+    error_message = "stage_name may hold 1 to 64 letters, digits, - or _."
+  }
+}
+
+variable "throttling_rate_limit" {
+  description = "Steady-state requests per second the stage and the usage plan allow."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.throttling_rate_limit > 0 && var.throttling_rate_limit <= 10000
+    error_message = "throttling_rate_limit must be above 0 and at most 10000."
+  }
+}
+
+variable "throttling_burst_limit" {
+  description = "Burst of requests the stage and the usage plan allow."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.throttling_burst_limit >= 1 && var.throttling_burst_limit <= 5000 && floor(var.throttling_burst_limit) == var.throttling_burst_limit
+    error_message = "throttling_burst_limit must be a whole number from 1 to 5000."
+  }
+}
+
+variable "quota_per_day" {
+  description = "Requests per day the API key may make (null: no quota)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.quota_per_day == null || try(var.quota_per_day >= 1, false)
+    error_message = "quota_per_day must be null or at least 1."
+  }
+}
+
+variable "api_logging_level" {
+  description = "Execution logging of the stage: OFF, ERROR or INFO (access logs are always on)."
+  type        = string
+  default     = "ERROR"
+
+  validation {
+    condition     = contains(["OFF", "ERROR", "INFO"], var.api_logging_level)
+    error_message = "api_logging_level must be OFF, ERROR or INFO."
+  }
+}
+
+variable "manage_api_gateway_account" {
+  description = <<-EOT
+    Set the region's API Gateway account setting (the CloudWatch Logs role that access and
+    execution logging need). It is one setting per account and region: turn this off when the
+    account already has such a role.
+  EOT
+  type        = bool
+  default     = true
+}

@@ -1,0 +1,266 @@
+# Settlement: the state machine of spec/settlement.asl.json, with the ARNs of its task functions
+# and of the notifications topic injected by templatefile(), started by the platform's settlement
+# rules through a role that may only start executions of this state machine.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+}
+
+module "key" {
+  source = "../kms-key"
+
+  alias                   = "${var.name_prefix}-settlement"
+  description             = "eventpay ${var.name_prefix}: settlement functions and state machine logs"
+  deletion_window_in_days = var.kms_deletion_window_days
+}
+
+locals {
+  read_payments = {
+    sid       = "ReadPayments"
+    actions   = ["dynamodb:GetItem"]
+    resources = [var.table_arn]
+  }
+  update_payments = {
+    sid       = "UpdatePayments"
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    resources = [var.table_arn]
+  }
+  table_key = {
+    sid       = "UseTableKey"
+    actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+    resources = [var.data_key_arn]
+  }
+  functions = {
+    "update-status" = {
+      description = "Settlement task: conditional status change of a payment."
+      statements  = [local.update_payments, local.table_key]
+    }
+    "validate" = {
+      description = "Settlement task: business rules (per-payment limit, blocked beneficiaries)."
+      statements  = [local.read_payments, local.table_key]
+    }
+    "post-ledger" = {
+      description = "Settlement task: write the payment's balanced ledger entries once."
+      statements  = [local.update_payments, local.table_key]
+    }
+  }
+}
+
+module "function" {
+  source   = "../lambda-function"
+  for_each = local.functions
+
+  name               = "${var.name_prefix}-${each.key}"
+  description        = each.value.description
+  artifact_path      = "${var.lambda_artifacts_dir}/${each.key}/bootstrap.zip"
+  architecture       = var.lambda_architecture
+  kms_key_arn        = module.key.arn
+  log_retention_days = var.log_retention_days
+  environment = {
+    EVENTPAY_TABLE            = var.table_name
+    EVENTPAY_PAYMENT_LIMIT    = var.payment_limit
+    EVENTPAY_BLOCKED_ACCOUNTS = join(",", var.blocked_accounts)
+  }
+  policy_statements = each.value.statements
+}
+
+# ---------------------------------------------------------------------------------------------
+# State machine
+
+resource "aws_cloudwatch_log_group" "state_machine" {
+  name              = "/aws/vendedlogs/states/${var.name_prefix}-settlement"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = module.key.arn
+}
+
+resource "aws_iam_role" "state_machine" {
+  name        = "${var.name_prefix}-settlement"
+  description = "Role of the ${var.name_prefix}-settlement state machine."
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "states.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
+    }]
+  })
+}
+
+locals {
+  task_function_arns = [for f in module.function : f.arn]
+
+  state_machine_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "InvokeTaskFunctions"
+        Effect   = "Allow"
+        Action   = ["lambda:InvokeFunction"]
+        Resource = concat(local.task_function_arns, [for a in local.task_function_arns : "${a}:*"])
+      },
+      {
+        Sid      = "Notify"
+        Effect   = "Allow"
+        Action   = ["sns:Publish"]
+        Resource = [var.notifications_topic_arn]
+      },
+      {
+        Sid      = "EncryptNotifications"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource = [var.messaging_key_arn]
+      },
+      {
+        # Step Functions log delivery: these actions have no resource-level permissions.
+        Sid    = "DeliverLogs"
+        Effect = "Allow"
+        Action = [
+          "logs:CreateLogDelivery",
+          "logs:DeleteLogDelivery",
+          "logs:DescribeLogGroups",
+          "logs:DescribeResourcePolicies",
+          "logs:GetLogDelivery",
+          "logs:ListLogDeliveries",
+          "logs:PutResourcePolicy",
+          "logs:UpdateLogDelivery",
+        ]
+        Resource = ["*"]
+      },
+      {
+        # X-Ray has no resource-level permissions.
+        Sid      = "WriteTraces"
+        Effect   = "Allow"
+        Action   = ["xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+        Resource = ["*"]
+      },
+    ]
+  }
+}
+
+resource "aws_iam_role_policy" "state_machine" {
+  name   = "${var.name_prefix}-settlement"
+  role   = aws_iam_role.state_machine.id
+  policy = jsonencode(local.state_machine_policy)
+}
+
+resource "aws_sfn_state_machine" "this" {
+  name     = "${var.name_prefix}-settlement"
+  role_arn = aws_iam_role.state_machine.arn
+  type     = var.state_machine_type
+  definition = templatefile(var.definition_path, {
+    update_status_function_arn = module.function["update-status"].arn
+    validate_function_arn      = module.function["validate"].arn
+    post_ledger_function_arn   = module.function["post-ledger"].arn
+    notifications_topic_arn    = var.notifications_topic_arn
+  })
+
+  logging_configuration {
+    log_destination        = "${aws_cloudwatch_log_group.state_machine.arn}:*"
+    include_execution_data = true
+    level                  = var.state_machine_log_level
+  }
+
+  tracing_configuration {
+    enabled = true
+  }
+
+  depends_on = [aws_iam_role_policy.state_machine]
+}
+
+# ---------------------------------------------------------------------------------------------
+# The platform's settlement rules start executions.
+
+resource "aws_iam_role" "events" {
+  name        = "${var.name_prefix}-settlement-start"
+  description = "EventBridge starts executions of the ${var.name_prefix}-settlement state machine."
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "events.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
+    }]
+  })
+}
+
+locals {
+  events_policy = {
+    Version = "2012-10-17"
+    Statement = [{
+      Sid      = "StartSettlement"
+      Effect   = "Allow"
+      Action   = ["states:StartExecution"]
+      Resource = [aws_sfn_state_machine.this.arn]
+    }]
+  }
+}
+
+resource "aws_iam_role_policy" "events" {
+  name   = "${var.name_prefix}-settlement-start"
+  role   = aws_iam_role.events.id
+  policy = jsonencode(local.events_policy)
+}
+
+resource "aws_cloudwatch_event_target" "settlement" {
+  for_each = var.settlement_rules
+
+  rule           = each.value.rule_name
+  event_bus_name = each.value.event_bus_name
+  target_id      = "settlement-workflow"
+  arn            = aws_sfn_state_machine.this.arn
+  role_arn       = aws_iam_role.events.arn
+  input_path     = each.value.input_path
+
+  dynamic "input_transformer" {
+    for_each = each.value.input_transformer == null ? [] : [jsondecode(each.value.input_transformer)]
+    content {
+      input_paths    = try(input_transformer.value.input_paths, null)
+      input_template = input_transformer.value.input_template
+    }
+  }
+
+  depends_on = [aws_iam_role_policy.events]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Alarms to the notifications topic
+
+resource "aws_cloudwatch_metric_alarm" "executions_failed" {
+  alarm_name          = "${var.name_prefix}-settlement-executions-failed"
+  alarm_description   = "Settlement executions failed: their payments are FAILED."
+  namespace           = "AWS/States"
+  metric_name         = "ExecutionsFailed"
+  dimensions          = { StateMachineArn = aws_sfn_state_machine.this.arn }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [var.notifications_topic_arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "function_errors" {
+  for_each = local.functions
+
+  alarm_name          = "${var.name_prefix}-${each.key}-errors"
+  alarm_description   = "The ${var.name_prefix}-${each.key} function reported errors."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = module.function[each.key].function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [var.notifications_topic_arn]
+}

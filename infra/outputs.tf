@@ -1,0 +1,55 @@
+output "api_url" {
+  description = "Base URL of the API: eventpay smoke --url <api_url> --api-key <api_key>."
+  value       = module.payment.api_url
+}
+
+output "api_key" {
+  description = "API key clients send as x-api-key (terraform output -raw api_key)."
+  value       = module.payment.api_key
+  sensitive   = true
+}
+
+output "table_name" {
+  description = "Name of the payments table."
+  value       = module.payment.table_name
+}
+
+output "queue_url" {
+  description = "URL of the payments queue."
+  value       = module.platform.queue_url
+}
+
+output "event_bus_name" {
+  description = "Name of the event bus."
+  value       = module.platform.event_bus_name
+}
+
+output "notifications_topic_arn" {
+  description = "ARN of the notifications topic."
+  value       = module.platform.notifications_topic_arn
+}
+
+output "state_machine_arn" {
+  description = "ARN of the settlement state machine."
+  value       = module.settlement.state_machine_arn
+}
+
+output "function_names" {
+  description = "Every function of the deployment (function => name)."
+  value = merge(
+    { quote = module.quote.function_name },
+    module.payment.function_names,
+    module.platform.function_names,
+    module.settlement.function_names,
+  )
+}
+
+output "iam_policies" {
+  description = "Every IAM, key and resource policy of the deployment (name => JSON), for review and the tests."
+  value = merge(
+    module.quote.iam_policies,
+    module.payment.iam_policies,
+    module.platform.iam_policies,
+    module.settlement.iam_policies,
+  )
+}

@@ -1,0 +1,165 @@
+variable "environment" {
+  description = "Name of the environment (dev, prod ...): part of every resource name (eventpay-<environment>-...)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{1,11}$", var.environment))
+    error_message = "environment must be 2 to 12 lowercase letters or digits, starting with a letter."
+  }
+}
+
+variable "region" {
+  description = "AWS region to deploy to."
+  type        = string
+  default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as us-east-1."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource (Project, Environment and ManagedBy are always set)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "lambda_architecture" {
+  description = "Instruction set of the functions: arm64 (default, Graviton) or x86_64; the zips must be built for it."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be arm64 or x86_64."
+  }
+}
+
+variable "lambda_artifacts_dir" {
+  description = "Directory holding <function>/bootstrap.zip (scripts/package-lambdas writes target/lambda/<arch>/); null means that default for lambda_architecture."
+  type        = string
+  default     = null
+}
+
+variable "log_retention_days" {
+  description = "Retention of every log group, in days."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
+}
+
+variable "kms_deletion_window_days" {
+  description = "Waiting period before a destroyed KMS key is deleted (7 to 30 days)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.kms_deletion_window_days >= 7 && var.kms_deletion_window_days <= 30
+    error_message = "kms_deletion_window_days must be between 7 and 30."
+  }
+}
+
+variable "quote_ttl_secs" {
+  description = "Lifetime of a quote, in seconds."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.quote_ttl_secs >= 1 && var.quote_ttl_secs <= 86400
+    error_message = "quote_ttl_secs must be from 1 to 86400."
+  }
+}
+
+variable "table_deletion_protection" {
+  description = "Protect the payments table against deletion."
+  type        = bool
+  default     = false
+}
+
+variable "api_throttling_rate_limit" {
+  description = "Requests per second the API stage and usage plan allow."
+  type        = number
+  default     = 50
+}
+
+variable "api_throttling_burst_limit" {
+  description = "Burst of requests the API stage and usage plan allow."
+  type        = number
+  default     = 100
+}
+
+variable "api_quota_per_day" {
+  description = "Requests per day the API key may make (null: no quota)."
+  type        = number
+  default     = null
+}
+
+variable "api_logging_level" {
+  description = "Execution logging of the API stage: OFF, ERROR or INFO."
+  type        = string
+  default     = "ERROR"
+}
+
+variable "manage_api_gateway_account" {
+  description = "Set the region's API Gateway CloudWatch Logs role (an account-wide setting); false when the account already has one."
+  type        = bool
+  default     = true
+}
+
+variable "subscription_email" {
+  description = "E-mail address subscribed to the notifications topic (alarms, high-value payments, settlement outcomes)."
+  type        = string
+}
+
+variable "stream_batch_size" {
+  description = "Stream records per forwarder invocation."
+  type        = number
+  default     = 100
+}
+
+variable "stream_max_retry_attempts" {
+  description = "Retries of a failing stream batch before it goes to the failure queue."
+  type        = number
+  default     = 5
+}
+
+variable "queue_batch_size" {
+  description = "Messages per processor invocation (1 to 10)."
+  type        = number
+  default     = 10
+}
+
+variable "max_receive_count" {
+  description = "Receives of a message before it moves to the dead-letter queue."
+  type        = number
+  default     = 5
+}
+
+variable "state_machine_type" {
+  description = "Settlement state machine type: STANDARD or EXPRESS."
+  type        = string
+  default     = "STANDARD"
+}
+
+variable "state_machine_log_level" {
+  description = "Settlement state machine logging: ALL, ERROR, FATAL or OFF."
+  type        = string
+  default     = "ERROR"
+}
+
+variable "payment_limit" {
+  description = "Per-payment limit in source-currency units, as a decimal string."
+  type        = string
+  default     = "50000.00"
+}
+
+variable "blocked_accounts" {
+  description = "Beneficiary accounts whose payments are rejected."
+  type        = list(string)
+  default     = []
+}
