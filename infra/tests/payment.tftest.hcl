@@ -1,0 +1,118 @@
+# The payment module with a mocked provider: the table as crates/aws/src/schema.rs defines it, the
+# REST API built from spec/openapi.yaml with every operation integrated, the stage, the API key,
+# and the variables' validation.
+
+mock_provider "aws" {
+  source = "./tests/mocks"
+}
+
+variables {
+  name_prefix           = "eventpay-test"
+  openapi_path          = "../spec/openapi.yaml"
+  quote_signing_key_arn = "arn:aws:kms:us-east-1:123456789012:key/signing"
+  api_integrations = {
+    createQuote = {
+      function_name = "eventpay-test-quote"
+      invoke_arn    = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:eventpay-test-quote/invocations"
+    }
+  }
+}
+
+override_resource {
+  target = aws_cloudwatch_log_group.access
+  values = {
+    arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/eventpay-test-api/access"
+  }
+}
+
+run "wiring" {
+  command = apply
+
+  module {
+    source = "./modules/payment"
+  }
+
+  assert {
+    condition = (
+      aws_dynamodb_table.payments.billing_mode == "PAY_PER_REQUEST"
+      && aws_dynamodb_table.payments.hash_key == "pk"
+      && aws_dynamodb_table.payments.stream_enabled
+      && aws_dynamodb_table.payments.stream_view_type == "NEW_AND_OLD_IMAGES"
+      && aws_dynamodb_table.payments.point_in_time_recovery[0].enabled
+    )
+    error_message = "The payments table: on-demand, key pk, stream NEW_AND_OLD_IMAGES, PITR."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.payments.server_side_encryption[0].enabled && aws_dynamodb_table.payments.server_side_encryption[0].kms_key_arn == module.key.arn
+    error_message = "The payments table is encrypted with the module's KMS key."
+  }
+
+  assert {
+    condition     = toset([for i in aws_dynamodb_table.payments.global_secondary_index : "${i.name}:${i.hash_key}:${i.range_key}"]) == toset(["by_created:list_pk:list_sk", "by_status:status:list_sk"])
+    error_message = "The listing indexes differ from crates/aws/src/items.rs."
+  }
+
+  assert {
+    condition = toset(flatten([for p, ms in jsondecode(aws_api_gateway_rest_api.this.body).paths : [for m, op in ms : op.operationId]])) == toset(flatten([
+      for p, ms in yamldecode(file("../spec/openapi.yaml")).paths : [for m, op in ms : op.operationId]
+    ]))
+    error_message = "The API's operations differ from spec/openapi.yaml."
+  }
+
+  assert {
+    condition = alltrue(flatten([for p, ms in jsondecode(aws_api_gateway_rest_api.this.body).paths : [
+      for m, op in ms : op["x-amazon-apigateway-integration"].type == "aws_proxy" && startswith(op["x-amazon-apigateway-integration"].uri, "arn:aws:apigateway:") && op.security == [{ api_key = [] }]
+    ]]))
+    error_message = "Every operation needs a Lambda proxy integration and the API key."
+  }
+
+  assert {
+    condition     = jsondecode(aws_api_gateway_rest_api.this.body).paths["/quotes"].post["x-amazon-apigateway-integration"].uri == var.api_integrations.createQuote.invoke_arn
+    error_message = "POST /quotes must invoke the quote module's function."
+  }
+
+  assert {
+    condition     = length(aws_lambda_permission.api) == 4 && aws_lambda_permission.api["getPayment"].source_arn == "${aws_api_gateway_rest_api.this.execution_arn}/*/GET/payments/*"
+    error_message = "Each operation's function may be invoked by that operation of the API only."
+  }
+
+  assert {
+    condition     = aws_api_gateway_stage.this.access_log_settings[0].destination_arn == aws_cloudwatch_log_group.access.arn && aws_api_gateway_stage.this.xray_tracing_enabled
+    error_message = "The stage writes access logs and traces."
+  }
+
+  assert {
+    condition     = aws_api_gateway_method_settings.all.settings[0].throttling_rate_limit == var.throttling_rate_limit && aws_api_gateway_method_settings.all.settings[0].throttling_burst_limit == var.throttling_burst_limit
+    error_message = "The stage is throttled."
+  }
+
+  assert {
+    condition     = aws_api_gateway_usage_plan_key.this.key_id == aws_api_gateway_api_key.this.id && one(aws_api_gateway_usage_plan.this.api_stages).stage == var.stage_name
+    error_message = "The API key belongs to a usage plan of the stage."
+  }
+}
+
+run "rejects_bad_values" {
+  command = plan
+
+  module {
+    source = "./modules/payment"
+  }
+
+  variables {
+    quote_signing_key_arn  = "signing-key"
+    throttling_burst_limit = 0
+    api_logging_level      = "DEBUG"
+    stage_name             = "v 1"
+    log_retention_days     = 42
+  }
+
+  expect_failures = [
+    var.quote_signing_key_arn,
+    var.throttling_burst_limit,
+    var.api_logging_level,
+    var.stage_name,
+    var.log_retention_days,
+  ]
+}
