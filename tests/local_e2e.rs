@@ -245,8 +245,15 @@ fn technical_failure_after_retries_ends_failed() {
         "{p}"
     );
     assert!(p["settlement"].is_null());
-    let (_, execs) = s.get("/_local/executions");
-    assert_eq!(execs["executions"][0]["status"], "FAILED");
+    // The execution notifies, then fails, just after the payment is FAILED.
+    eventually(
+        "the execution FAILED after notifying",
+        Duration::from_secs(5),
+        || {
+            let (_, execs) = s.get("/_local/executions");
+            (execs["executions"][0]["status"] == "FAILED").then_some(())
+        },
+    );
     let (_, notes) = s.get("/_local/notifications");
     assert!(
         notes

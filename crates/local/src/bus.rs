@@ -3,6 +3,7 @@
 //! InputTransformer) as EventBridge does. Pure: delivering is the processor's job.
 
 use eventpay_core::{DomainEvent, EventEnvelope};
+use eventpay_patterns::Ruleset;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -36,17 +37,34 @@ pub fn envelope(
     serde_json::to_value(EventEnvelope::new(event, id, ACCOUNT, REGION, time))
 }
 
-pub fn route(rules: &[Rule], event: &Value, event_id: &str) -> Vec<Delivery> {
-    rules
-        .iter()
-        .filter(|rule| rule.pattern.matches(event))
-        .map(|rule| Delivery {
-            rule: rule.name.clone(),
-            kind: rule.target.kind,
-            event_id: event_id.to_owned(),
-            input: target_input(&rule.target, event),
-        })
-        .collect()
+/// The rules of `spec/rules/`, indexed for matching (most rules are skipped without being
+/// evaluated, as EventBridge's matcher does).
+#[derive(Debug, Clone)]
+pub struct Bus {
+    rules: Vec<Rule>,
+    index: Ruleset,
+}
+
+impl Bus {
+    pub fn new(rules: Vec<Rule>) -> Bus {
+        let index = Ruleset::new(rules.iter().map(|r| (r.name.clone(), r.pattern.clone())).collect());
+        Bus { rules, index }
+    }
+
+    /// One delivery per matching rule, in rule order.
+    pub fn route(&self, event: &Value, event_id: &str) -> Vec<Delivery> {
+        self.index
+            .matching(event)
+            .into_iter()
+            .filter_map(|name| self.rules.iter().find(|r| r.name == name))
+            .map(|rule| Delivery {
+                rule: rule.name.clone(),
+                kind: rule.target.kind,
+                event_id: event_id.to_owned(),
+                input: target_input(&rule.target, event),
+            })
+            .collect()
+    }
 }
 
 fn target_input(target: &Target, event: &Value) -> Value {

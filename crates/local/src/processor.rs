@@ -10,12 +10,12 @@ use rusqlite::{Transaction, params};
 use serde_json::Value;
 use tokio::sync::Notify;
 
-use crate::bus::{self, Delivery};
+use crate::bus::{self, Bus, Delivery};
 use crate::db::{Db, now_millis};
 use crate::error::LocalError;
 use crate::notify;
 use crate::queue::{self, QueueConfig, Received};
-use crate::spec::{Rule, TargetKind};
+use crate::spec::TargetKind;
 use crate::stage::Pass;
 use crate::workflow::Workflows;
 use eventpay_core::ChangeRecord;
@@ -26,7 +26,7 @@ const BATCH: u32 = 10;
 pub struct Processor {
     pub db: Db,
     pub queue: QueueConfig,
-    pub rules: Arc<Vec<Rule>>,
+    pub bus: Arc<Bus>,
     pub workflows: Workflows,
     pub workflow_wake: Arc<Notify>,
 }
@@ -92,7 +92,7 @@ impl Processor {
         };
         let id = bus::event_id(&record.event_id);
         let envelope = bus::envelope(&event, id.clone(), record.new_image.updated_at)?;
-        Ok(bus::route(&self.rules, &envelope, &id))
+        Ok(self.bus.route(&envelope, &id))
     }
 }
 

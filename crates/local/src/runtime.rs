@@ -13,6 +13,7 @@ use rust_decimal::Decimal;
 use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
 
+use crate::bus::Bus;
 use crate::db::{Db, Durability};
 use crate::error::{LocalError, SpecError};
 use crate::http::{self, AppState, Wakes};
@@ -123,7 +124,7 @@ pub async fn run(
     let processor = Processor {
         db: db.clone(),
         queue: queue.clone(),
-        rules: Arc::new(spec.rules.clone()),
+        bus: Arc::new(Bus::new(spec.rules.clone())),
         workflows: workflows.clone(),
         workflow_wake: wakes.workflows.clone(),
     };
