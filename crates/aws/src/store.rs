@@ -1,0 +1,256 @@
+//! The payments table on DynamoDB, implementing the core's `PaymentStore` port with the same
+//! semantics as the local SQLite store (crates/local/src/store.rs): idempotent create, conditional
+//! replace, newest-first pages with an opaque cursor.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use eventpay_core::{CreateOutcome, Page, Payment, PaymentStatus, PaymentStore, StoreError};
+
+use crate::error::AwsError;
+use crate::items::{
+    self, BODY, FINGERPRINT, INDEX_ALL, INDEX_STATUS, Item, LIST_PK, LIST_PK_ALL, PAYMENT_ID, PK,
+    STATUS, UPDATED_AT, s,
+};
+
+/// `attribute_not_exists(pk)`: the write creates, never overwrites.
+const NEW_ITEM: &str = "attribute_not_exists(pk)";
+
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    async fn get_item(&self, pk: &str) -> Result<Option<Item>, AwsError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("GetItem", e))?;
+        Ok(out.item)
+    }
+
+    fn put(&self, item: Item) -> Result<TransactWriteItem, AwsError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(NEW_ITEM)
+            .build()
+            .map_err(|e| AwsError::sdk("Put", e))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Writes the payment (and its idempotency item); `Ok(false)` when a condition failed.
+    async fn write_new(
+        &self,
+        payment: &Payment,
+        idempotency_key: Option<&str>,
+        fingerprint: &str,
+    ) -> Result<bool, AwsError> {
+        let item = items::payment_item(payment)?;
+        let Some(key) = idempotency_key else {
+            return match self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression(NEW_ITEM)
+                .send()
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                {
+                    Ok(false)
+                }
+                Err(e) => Err(AwsError::sdk("PutItem", e)),
+            };
+        };
+        // Both items or neither: the key can never point at a payment that was not written.
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(self.put(item)?)
+            .transact_items(self.put(items::idempotency_item(key, payment, fingerprint))?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(AwsError::sdk("TransactWriteItems", e)),
+        }
+    }
+
+    async fn payment_by_key(
+        &self,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<Option<Payment>, StoreError> {
+        let Some(item) = self.get_item(&items::idempotency_pk(key)).await? else {
+            return Ok(None);
+        };
+        if items::string_attr(&item, FINGERPRINT)? != fingerprint {
+            return Err(StoreError::IdempotencyConflict(key.to_owned()));
+        }
+        let id = items::string_attr(&item, PAYMENT_ID)?;
+        match self.get(id).await? {
+            Some(p) => Ok(Some(p)),
+            None => Err(AwsError::Corrupt(format!(
+                "idempotency key {key:?} points at missing payment {id:?}"
+            ))
+            .into()),
+        }
+    }
+}
+
+impl PaymentStore for DynamoStore {
+    async fn create(
+        &self,
+        payment: &Payment,
+        idempotency_key: Option<&str>,
+        fingerprint: &str,
+    ) -> Result<CreateOutcome, StoreError> {
+        if self
+            .write_new(payment, idempotency_key, fingerprint)
+            .await?
+        {
+            return Ok(CreateOutcome::Created(payment.clone()));
+        }
+        if let Some(key) = idempotency_key
+            && let Some(existing) = self.payment_by_key(key, fingerprint).await?
+        {
+            return Ok(CreateOutcome::Existing(existing));
+        }
+        Err(StoreError::Conflict(format!(
+            "payment {} already exists",
+            payment.payment_id
+        )))
+    }
+
+    async fn get(&self, payment_id: &str) -> Result<Option<Payment>, StoreError> {
+        match self.get_item(payment_id).await? {
+            Some(item) if items::string_attr(&item, items::KIND)? == items::KIND_PAYMENT => {
+                Ok(Some(items::payment_from_item(&item)?))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn list(
+        &self,
+        status: Option<PaymentStatus>,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page, StoreError> {
+        let start = cursor
+            .map(|c| items::decode_cursor(c, status))
+            .transpose()?;
+        let (index, partition, value) = match status {
+            Some(st) => (INDEX_STATUS, STATUS, st.as_str()),
+            None => (INDEX_ALL, LIST_PK, LIST_PK_ALL),
+        };
+        // One item more than asked tells whether another page exists, as the local store does.
+        let want = limit as usize + 1;
+        let mut found: Vec<Payment> = Vec::with_capacity(want);
+        let mut start = start;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("#p = :v")
+                .expression_attribute_names("#p", partition)
+                .expression_attribute_values(":v", s(value))
+                .scan_index_forward(false)
+                .limit(i32::try_from(want - found.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| AwsError::sdk("Query", e))?;
+            for item in out.items() {
+                found.push(items::payment_from_item(item)?);
+            }
+            // A page can end early (1 MB of data read); keep reading until we have enough.
+            match out.last_evaluated_key {
+                Some(key) if found.len() < want => start = Some(key),
+                _ => break,
+            }
+        }
+        let more = found.len() > limit as usize;
+        found.truncate(limit as usize);
+        let next_cursor = if more {
+            found.last().map(items::encode_cursor)
+        } else {
+            None
+        };
+        Ok(Page {
+            items: found,
+            next_cursor,
+        })
+    }
+
+    async fn replace(&self, expected: &Payment, new: &Payment) -> Result<(), StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(&expected.payment_id))
+            .update_expression("SET #body = :body, #status = :status, #updated = :updated")
+            .condition_expression(
+                "attribute_exists(pk) AND #status = :expected_status AND #updated = :expected_updated",
+            )
+            .expression_attribute_names("#body", BODY)
+            .expression_attribute_names("#status", STATUS)
+            .expression_attribute_names("#updated", UPDATED_AT)
+            .expression_attribute_values(":expected_status", s(expected.status.as_str()))
+            .expression_attribute_values(":expected_updated", s(items::timestamp(expected.updated_at)))
+            .expression_attribute_values(":body", s(items::body(new)?))
+            .expression_attribute_values(":status", s(new.status.as_str()))
+            .expression_attribute_values(":updated", s(items::timestamp(new.updated_at)));
+        match update.send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::Conflict(format!(
+                    "payment {} changed since it was read",
+                    expected.payment_id
+                )))
+            }
+            Err(e) => Err(AwsError::sdk("UpdateItem", e).into()),
+        }
+    }
+
+    async fn find_by_idempotency_key(
+        &self,
+        idempotency_key: &str,
+        fingerprint: &str,
+    ) -> Result<Option<Payment>, StoreError> {
+        self.payment_by_key(idempotency_key, fingerprint).await
+    }
+}

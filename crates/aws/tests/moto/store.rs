@@ -1,0 +1,252 @@
+//! `DynamoStore` against the emulator: the `PaymentStore` contract as the local SQLite store
+//! keeps it, and the settlement use cases on top of it.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use eventpay_aws::fixtures::{emulator_config, sample_payment, unique};
+use eventpay_aws::schema::create_payments_table;
+use eventpay_aws::{DynamoStore, items};
+use eventpay_core::{
+    CreateOutcome, PaymentStatus, PaymentStore, StatusUpdate, StoreError, post_ledger,
+    update_status,
+};
+
+fn t(seconds: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap() + Duration::seconds(seconds)
+}
+
+async fn store() -> DynamoStore {
+    let config = emulator_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = unique("payments");
+    create_payments_table(&client, &table).await.unwrap();
+    DynamoStore::new(client, table)
+}
+
+#[tokio::test]
+async fn create_get_and_unknown_ids() {
+    let store = store().await;
+    let p = sample_payment("p-1", "1000.00", t(0));
+    let out = store.create(&p, None, "fp").await.unwrap();
+    assert_eq!(out, CreateOutcome::Created(p.clone()));
+    assert_eq!(store.get("p-1").await.unwrap(), Some(p.clone()));
+    assert_eq!(store.get("nope").await.unwrap(), None);
+    // An idempotency item's key is not a payment id.
+    store
+        .create(&sample_payment("p-2", "1", t(1)), Some("k"), "fp")
+        .await
+        .unwrap();
+    assert_eq!(store.get(&items::idempotency_pk("k")).await.unwrap(), None);
+    // The same id again without a key is refused, not overwritten.
+    let mut other = p.clone();
+    other.amount = eventpay_core::Decimal::ONE;
+    assert!(matches!(
+        store.create(&other, None, "fp").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get("p-1").await.unwrap(), Some(p));
+}
+
+#[tokio::test]
+async fn idempotency_keys() {
+    let store = store().await;
+    let first = sample_payment("p-first", "250.00", t(0));
+    assert!(
+        store
+            .create(&first, Some("key-1"), "fp-a")
+            .await
+            .unwrap()
+            .is_created()
+    );
+    // A retry makes a new payment id; the store answers with the original.
+    let retry = sample_payment("p-retry", "250.00", t(5));
+    let again = store.create(&retry, Some("key-1"), "fp-a").await.unwrap();
+    assert_eq!(again, CreateOutcome::Existing(first.clone()));
+    assert_eq!(
+        store.get("p-retry").await.unwrap(),
+        None,
+        "nothing of the retry is written"
+    );
+    assert_eq!(
+        store.create(&retry, Some("key-1"), "fp-b").await,
+        Err(StoreError::IdempotencyConflict("key-1".into()))
+    );
+    assert_eq!(
+        store
+            .find_by_idempotency_key("key-1", "fp-a")
+            .await
+            .unwrap(),
+        Some(first)
+    );
+    assert_eq!(
+        store.find_by_idempotency_key("key-1", "fp-b").await,
+        Err(StoreError::IdempotencyConflict("key-1".into()))
+    );
+    assert_eq!(
+        store
+            .find_by_idempotency_key("unused", "fp-a")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn lists_newest_first_in_pages_with_a_status_filter() {
+    let store = store().await;
+    let mut all = Vec::new();
+    for i in 0..5 {
+        let p = sample_payment(&format!("p-{i}"), "10.00", t(i));
+        store.create(&p, None, "fp").await.unwrap();
+        all.push(p);
+    }
+    // Two of them move on to PROCESSING.
+    for i in [1, 3] {
+        let before = all[i].clone();
+        all[i]
+            .transition(PaymentStatus::Processing, t(10), None)
+            .unwrap();
+        store.replace(&before, &all[i]).await.unwrap();
+    }
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = store.list(None, 2, cursor.as_deref()).await.unwrap();
+        pages += 1;
+        assert!(page.items.len() <= 2);
+        ids.extend(page.items.iter().map(|p| p.payment_id.clone()));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(ids, ["p-4", "p-3", "p-2", "p-1", "p-0"]);
+    assert_eq!(pages, 3, "2 + 2 + 1, and no empty last page");
+
+    let page = store
+        .list(Some(PaymentStatus::Processing), 10, None)
+        .await
+        .unwrap();
+    let ids: Vec<_> = page.items.iter().map(|p| p.payment_id.as_str()).collect();
+    assert_eq!((ids, page.next_cursor), (vec!["p-3", "p-1"], None));
+    assert_eq!(
+        page.items[0], all[3],
+        "the listing shows the current payment"
+    );
+
+    let page = store
+        .list(Some(PaymentStatus::Pending), 1, None)
+        .await
+        .unwrap();
+    assert_eq!(page.items[0].payment_id, "p-4");
+    let next = store
+        .list(Some(PaymentStatus::Pending), 5, page.next_cursor.as_deref())
+        .await
+        .unwrap();
+    let ids: Vec<_> = next.items.iter().map(|p| p.payment_id.as_str()).collect();
+    assert_eq!(ids, ["p-2", "p-0"]);
+
+    assert!(
+        store
+            .list(Some(PaymentStatus::Settled), 10, None)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let err = store.list(None, 10, Some("garbage!")).await.unwrap_err();
+    assert_eq!((err.code(), err.http_status()), ("invalid_field", 422));
+}
+
+#[tokio::test]
+async fn replace_is_conditional_on_status_and_updated_at() {
+    let store = store().await;
+    let pending = sample_payment("p-1", "100.00", t(0));
+    store.create(&pending, None, "fp").await.unwrap();
+    let mut processing = pending.clone();
+    processing
+        .transition(PaymentStatus::Processing, t(1), None)
+        .unwrap();
+    store.replace(&pending, &processing).await.unwrap();
+
+    // A writer still holding the PENDING read is refused and changes nothing.
+    let mut stale = pending.clone();
+    stale
+        .transition(PaymentStatus::Processing, t(2), Some("stale".into()))
+        .unwrap();
+    assert!(matches!(
+        store.replace(&pending, &stale).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get("p-1").await.unwrap(), Some(processing.clone()));
+
+    // Same status, older updated_at: refused as well.
+    let mut older = processing.clone();
+    older.updated_at = t(0);
+    let mut settled = processing.clone();
+    settled
+        .transition(PaymentStatus::Settled, t(3), None)
+        .unwrap();
+    assert!(matches!(
+        store.replace(&older, &settled).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // Unknown payment: nothing to replace.
+    let ghost = sample_payment("ghost", "1", t(0));
+    assert!(matches!(
+        store.replace(&ghost, &ghost).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    store.replace(&processing, &settled).await.unwrap();
+    assert_eq!(store.get("p-1").await.unwrap(), Some(settled));
+}
+
+#[tokio::test]
+async fn settlement_use_cases_post_the_ledger_once() {
+    let store = store().await;
+    store
+        .create(&sample_payment("p-1", "1000.00", t(0)), None, "fp")
+        .await
+        .unwrap();
+    let update = |status| StatusUpdate {
+        payment_id: "p-1".into(),
+        status,
+        reason: None,
+    };
+    let r = update_status(&store, &update(PaymentStatus::Processing), t(1))
+        .await
+        .unwrap();
+    assert!(r.applied);
+    // An illegal move is refused and not applied.
+    let err = update_status(&store, &update(PaymentStatus::Pending), t(2))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "illegal_transition");
+
+    let first = post_ledger(&store, "p-1", t(2)).await.unwrap();
+    assert_eq!(
+        (first.entries, first.status, first.applied),
+        (5, PaymentStatus::Settled, true)
+    );
+    let after_first = store.get("p-1").await.unwrap().unwrap();
+    let second = post_ledger(&store, "p-1", t(3)).await.unwrap();
+    assert_eq!((second.entries, second.applied), (5, false));
+    assert_eq!(
+        store.get("p-1").await.unwrap().unwrap(),
+        after_first,
+        "the second post writes nothing"
+    );
+    let settlement = after_first.settlement.unwrap();
+    assert_eq!(settlement.posted_at, t(2));
+    eventpay_core::check_balanced(&settlement.ledger_entries).unwrap();
+
+    // post_ledger settles in the same write; the workflow's MarkSettled then changes nothing.
+    assert_eq!(after_first.status, PaymentStatus::Settled);
+    let r = update_status(&store, &update(PaymentStatus::Settled), t(4))
+        .await
+        .unwrap();
+    assert_eq!((r.status, r.applied), (PaymentStatus::Settled, false));
+    let missing = eventpay_core::validate_payment(&store, "nope", &Default::default()).await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))));
+}

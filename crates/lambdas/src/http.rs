@@ -1,0 +1,135 @@
+//! The four API functions behind API Gateway (REST API, proxy integration): each turns the
+//! proxy request into the transport-free call of `eventpay_core::api` and its answer into a proxy
+//! response, so status codes and error bodies are exactly those of the local runtime.
+
+use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::http::{HeaderMap, HeaderValue};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::Utc;
+use eventpay_core::PaymentStore;
+use eventpay_core::api::{self, ApiError, ApiResponse, MAX_BODY_BYTES, QuoteContext, QuoteSigner};
+
+/// The path parameter of `GET /payments/{payment_id}` in spec/openapi.yaml.
+pub const PAYMENT_ID_PARAM: &str = "payment_id";
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The request body's bytes (API Gateway base64-encodes binary media types).
+fn body(req: &ApiGatewayProxyRequest) -> Result<Vec<u8>, ApiError> {
+    let raw = req.body.as_deref().unwrap_or_default();
+    // Checked before decoding, so an oversized body costs nothing more.
+    if raw.len() > MAX_BODY_BYTES * 4 / 3 + 4 {
+        return Err(ApiError::payload_too_large());
+    }
+    if req.is_base64_encoded {
+        STANDARD.decode(raw).map_err(|_| {
+            ApiError::bad_request("invalid_json", "the request body is not valid base64")
+        })
+    } else {
+        Ok(raw.as_bytes().to_vec())
+    }
+}
+
+/// The `Idempotency-Key` header (case-insensitive), refused as the local runtime refuses it when
+/// it is not ASCII.
+fn idempotency_header(req: &ApiGatewayProxyRequest) -> Result<Option<&str>, ApiError> {
+    match req.headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => v.to_str().map(Some).map_err(|_| {
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be visible ASCII",
+            )
+        }),
+    }
+}
+
+/// Every query parameter, repeated ones included (REST API events carry both maps).
+fn query(req: &ApiGatewayProxyRequest) -> Vec<(String, String)> {
+    let map = if req.multi_value_query_string_parameters.is_empty() {
+        &req.query_string_parameters
+    } else {
+        &req.multi_value_query_string_parameters
+    };
+    map.iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+fn response(status: u16, body: &serde_json::Value, replayed: bool) -> ApiGatewayProxyResponse {
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    if replayed {
+        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    let mut r = ApiGatewayProxyResponse::default();
+    r.status_code = i64::from(status);
+    r.headers = headers;
+    r.body = Some(Body::Text(body.to_string()));
+    r
+}
+
+/// The proxy response for an API answer; server errors are logged.
+pub fn respond(result: Result<ApiResponse, ApiError>) -> ApiGatewayProxyResponse {
+    match result {
+        Ok(ok) => response(ok.status, &ok.body, ok.replayed),
+        Err(e) => {
+            if e.status >= 500 {
+                tracing::error!(code = e.code, message = %e.message, "request failed");
+            } else {
+                tracing::info!(status = e.status, code = e.code, "request refused");
+            }
+            response(e.status, &e.body(), false)
+        }
+    }
+}
+
+/// `POST /quotes`.
+pub async fn quote<K: QuoteSigner>(
+    ctx: &QuoteContext<'_, K>,
+    req: &ApiGatewayProxyRequest,
+) -> ApiGatewayProxyResponse {
+    let result = match body(req) {
+        Ok(bytes) => api::post_quote(ctx, &bytes, new_id(), Utc::now()).await,
+        Err(e) => Err(e),
+    };
+    respond(result)
+}
+
+/// `POST /payments`.
+pub async fn create_payment<S: PaymentStore, K: QuoteSigner>(
+    store: &S,
+    signer: &K,
+    req: &ApiGatewayProxyRequest,
+) -> ApiGatewayProxyResponse {
+    let result = async {
+        let key = idempotency_header(req)?;
+        let bytes = body(req)?;
+        api::post_payment(store, signer, key, &bytes, new_id(), Utc::now()).await
+    };
+    respond(result.await)
+}
+
+/// `GET /payments/{payment_id}`.
+pub async fn get_payment<S: PaymentStore>(
+    store: &S,
+    req: &ApiGatewayProxyRequest,
+) -> ApiGatewayProxyResponse {
+    let result = match req.path_parameters.get(PAYMENT_ID_PARAM) {
+        Some(id) => api::get_payment(store, id).await,
+        None => Err(ApiError::not_found("no payment id in the path")),
+    };
+    respond(result)
+}
+
+/// `GET /payments?status=&limit=&cursor=`.
+pub async fn list_payments<S: PaymentStore>(
+    store: &S,
+    req: &ApiGatewayProxyRequest,
+) -> ApiGatewayProxyResponse {
+    respond(api::list_payments(store, &query(req)).await)
+}

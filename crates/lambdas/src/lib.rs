@@ -1,0 +1,17 @@
+//! eventpay's AWS Lambda functions. Each `src/bin/*.rs` only reads its configuration and starts
+//! the runtime; the handlers live here so tests call them in-process with realistic events:
+//!
+//! | function | event | handler |
+//! | --- | --- | --- |
+//! | `quote`, `create-payment`, `get-payment`, `list-payments` | API Gateway REST proxy | [`http`] over `eventpay_core::api` |
+//! | `stream-forwarder` | DynamoDB stream batch | [`stream::forward`] |
+//! | `processor` | SQS batch (`ReportBatchItemFailures`) | [`processor::process`] |
+//! | `update-status`, `validate`, `post-ledger` | Step Functions task input | [`tasks`] over the core's use cases |
+
+pub mod config;
+pub mod http;
+pub mod logging;
+pub mod processor;
+pub mod runtime;
+pub mod stream;
+pub mod tasks;

@@ -1,0 +1,21 @@
+//! JSON logs through `tracing`: one object per line with the Lambda request id (the runtime's
+//! span carries `requestId`). The level comes from `RUST_LOG`, else `AWS_LAMBDA_LOG_LEVEL`, else
+//! `info`.
+
+use tracing_subscriber::EnvFilter;
+
+pub fn init() {
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .map(|l| l.to_lowercase())
+        .unwrap_or_else(|_| "info".into());
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    // Lambda adds its own timestamp to every line; a second one only costs bytes.
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}

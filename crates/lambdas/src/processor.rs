@@ -1,0 +1,64 @@
+//! The queue consumer: each SQS message holds a `ChangeRecord`; its event (the core's
+//! `event_for_change`) is published to the event bus. With `ReportBatchItemFailures`, a message
+//! that cannot be read or published fails alone and the rest of the batch is deleted.
+
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use aws_lambda_events::streams::{SqsBatchItemFailure, SqsEventResponse};
+use eventpay_aws::{EventPublisher, OutgoingEvent};
+use eventpay_core::{ChangeRecord, event_for_change};
+
+fn failure(message_id: String) -> SqsBatchItemFailure {
+    let mut f = SqsBatchItemFailure::default();
+    f.item_identifier = Some(message_id);
+    f
+}
+
+/// The event a message asks for: `Ok(None)` when the change publishes nothing (e.g. a ledger
+/// posting), `Err` for a message that is not a change record.
+fn event_of(
+    message: &SqsMessage,
+) -> Result<Option<(eventpay_core::DomainEvent, ChangeRecord)>, String> {
+    let body = message.body.as_deref().ok_or("the message has no body")?;
+    let record: ChangeRecord =
+        serde_json::from_str(body).map_err(|e| format!("not a change record: {e}"))?;
+    Ok(event_for_change(record.old_image.as_ref(), &record.new_image).map(|e| (e, record)))
+}
+
+/// Publishes the events of an SQS batch; the response lists the message ids that failed.
+pub async fn process(publisher: &EventPublisher, event: &SqsEvent) -> SqsEventResponse {
+    let mut failed = Vec::new();
+    let mut outgoing = Vec::new();
+    for message in &event.records {
+        let Some(id) = message.message_id.clone() else {
+            // Lambda always sets it; without one the failure could not be reported anyway.
+            tracing::error!("an SQS record without a messageId");
+            continue;
+        };
+        match event_of(message) {
+            Ok(Some((domain_event, record))) => outgoing.push(OutgoingEvent {
+                tag: id,
+                event: domain_event,
+                time: record.new_image.updated_at,
+            }),
+            Ok(None) => {}
+            Err(reason) => {
+                tracing::error!(message_id = %id, %reason, "poison message");
+                failed.push(failure(id));
+            }
+        }
+    }
+    let published = outgoing.len();
+    for (id, reason) in publisher.publish(outgoing).await {
+        tracing::error!(message_id = %id, %reason, "PutEvents refused the event");
+        failed.push(failure(id));
+    }
+    tracing::info!(
+        messages = event.records.len(),
+        events = published,
+        failed = failed.len(),
+        "queue batch"
+    );
+    let mut response = SqsEventResponse::default();
+    response.batch_item_failures = failed;
+    response
+}
