@@ -441,3 +441,36 @@ fn smoke_passes_against_the_local_runtime_and_names_the_failed_step() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn poison_message_goes_to_the_dead_letter_queue_and_can_be_redriven() {
+    let (_d, s) = server(&["--max-receive-count", "2", "--visibility-timeout-secs", "1"]);
+    let (status, sent) = s.post_raw(
+        "/_local/queues/eventpay-payments/messages",
+        b"not a change record".to_vec(),
+        None,
+    );
+    assert_eq!(status, 200, "{sent}");
+    let id = s.pay("10.00", "ACC-DLQ");
+    assert_eq!(
+        s.wait_final(&id, Duration::from_secs(5))["status"],
+        "SETTLED",
+        "a poison message fails alone"
+    );
+    eventually(
+        "the poison message in the DLQ",
+        Duration::from_secs(10),
+        || {
+            let (_, queues) = s.get("/_local/queues");
+            let q = &queues["queues"][0];
+            (q["dead_letter_depth"] == 1 && q["depth"] == 0 && q["in_flight"] == 0).then_some(())
+        },
+    );
+    let (status, moved) = s.post_raw("/_local/queues/eventpay-payments/redrive", Vec::new(), None);
+    assert_eq!((status, moved["moved"].as_u64()), (200, Some(1)));
+    assert_error(
+        s.post_raw("/_local/queues/nope/redrive", Vec::new(), None),
+        404,
+        "not_found",
+    );
+}

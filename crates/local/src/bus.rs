@@ -47,7 +47,12 @@ pub struct Bus {
 
 impl Bus {
     pub fn new(rules: Vec<Rule>) -> Bus {
-        let index = Ruleset::new(rules.iter().map(|r| (r.name.clone(), r.pattern.clone())).collect());
+        let index = Ruleset::new(
+            rules
+                .iter()
+                .map(|r| (r.name.clone(), r.pattern.clone()))
+                .collect(),
+        );
         Bus { rules, index }
     }
 

@@ -158,6 +158,34 @@ pub async fn redrive(
     Ok(Json(json!({ "moved": moved })).into_response())
 }
 
+/// Like SQS SendMessage: puts a raw message on the queue (e.g. to watch a poison message go to
+/// the dead-letter queue).
+pub async fn send_message(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    body: Body,
+) -> Result<Response, HttpError> {
+    if name != app.queue.name {
+        return Err(HttpError(ApiError::not_found(format!(
+            "no queue named {name:?}"
+        ))));
+    }
+    let bytes = read_limited(body).await?;
+    let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
+        HttpError(ApiError::bad_request(
+            "invalid_message",
+            "the message body must be UTF-8 text",
+        ))
+    })?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let (queue, message_id) = (app.queue.name.clone(), id.clone());
+    app.db
+        .write(move |tx| queue::send(tx, &queue, &message_id, &text, now_millis()))
+        .await?;
+    app.wakes.processor.notify_one();
+    Ok(Json(json!({ "MessageId": id })).into_response())
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FaultRequest {

@@ -53,6 +53,10 @@ pub fn router(state: AppState) -> Router {
         .route("/_local/executions", get(inspect::executions))
         .route("/_local/executions/{id}", get(inspect::execution))
         .route("/_local/queues", get(inspect::queues))
+        .route(
+            "/_local/queues/{name}/messages",
+            post(inspect::send_message),
+        )
         .route("/_local/queues/{name}/redrive", post(inspect::redrive))
         .route(
             "/_local/faults",
