@@ -46,6 +46,9 @@ pub(crate) fn run_block<'a, 'b>(
 }
 
 fn effective_input(scope: &Scope) -> Result<Value, Failure> {
+    if scope.state.jsonata {
+        return scope.arguments();
+    }
     let effective = scope.input_path()?;
     Ok(scope
         .template(&scope.state.parameters, &effective)?
@@ -55,7 +58,7 @@ fn effective_input(scope: &Scope) -> Result<Value, Failure> {
 pub(crate) async fn parallel(list: &[Block], scope: &Scope<'_>, env: &mut Env<'_>) -> Flow {
     let input = match effective_input(scope) {
         Ok(v) => v,
-        Err(f) => return Flow::Error(f),
+        Err(f) => return Flow::Error(branch_state_failed(f)),
     };
     env.rec
         .push(env.now, "ParallelStateStarted", None, Value::Null);
@@ -165,10 +168,65 @@ impl Tolerance {
     }
 }
 
+/// AWS records `MapStateFailed`/`ParallelStateFailed` after a JSONata evaluation failure of
+/// the state itself.
+fn branch_state_failed(f: Failure) -> Failure {
+    Failure {
+        from_branches: f.from_branches || f.evaluation,
+        ..f
+    }
+}
+
 pub(crate) async fn map(spec: &MapSpec, scope: &Scope<'_>, env: &mut Env<'_>) -> Flow {
     match map_inner(spec, scope, env).await {
         Ok(results) => scope.finish(Value::Array(results)),
-        Err(f) => Flow::Error(f),
+        Err(f) => Flow::Error(branch_state_failed(f)),
+    }
+}
+
+/// A JSONata Map's numeric setting (`{% ... %}` or a number); None when not set that way.
+fn query_number(
+    scope: &Scope,
+    states: &Value,
+    t: &Option<crate::template::Template>,
+    field: &str,
+) -> Result<Option<f64>, Failure> {
+    match t {
+        None => Ok(None),
+        Some(t) => {
+            let v = scope.query_typed(t, states, field, "number")?;
+            Ok(v.as_f64())
+        }
+    }
+}
+
+/// Items (JSONata) or ItemsPath (JSONPath): the array the Map iterates over.
+fn map_items(spec: &MapSpec, scope: &Scope, effective: &Value) -> Result<Vec<Value>, Failure> {
+    let jsonata = scope.state.jsonata;
+    let items = match (&spec.items, &spec.items_path) {
+        (Some(t), _) if jsonata => {
+            let states = scope.states(effective, &[]);
+            scope.query_typed(t, &states, "Items", "array")?
+        }
+        (_, Some(p)) if !jsonata => p.evaluate(&scope.roots(effective)).map_err(|_| {
+            scope.runtime(&format!(
+                "Invalid path '{}' : No results for path: {}",
+                p.text,
+                p.normalized()
+            ))
+        })?,
+        _ => effective.clone(),
+    };
+    match items {
+        Value::Array(items) => Ok(items),
+        other => {
+            let message = format!("Map state input must be an array but was: {}", text(&other));
+            Err(if jsonata {
+                scope.query_failure(&message)
+            } else {
+                scope.runtime(&message)
+            })
+        }
     }
 }
 
@@ -178,29 +236,28 @@ async fn map_inner(
     env: &mut Env<'_>,
 ) -> Result<Vec<Value>, Failure> {
     let state = scope.state;
-    let effective = scope.input_path()?;
+    let effective = if state.jsonata {
+        scope.cursor.input.clone()
+    } else {
+        scope.input_path()?
+    };
+    let states = scope.states(&effective, &[]);
+    if let Some(n) = query_number(
+        scope,
+        &states,
+        &spec.max_concurrency_query,
+        "MaxConcurrency",
+    )? && (n < 0.0 || n.fract() != 0.0)
+    {
+        return Err(scope.query_failure("MaxConcurrency must be a non-negative integer."));
+    }
     if let Some(p) = &spec.max_concurrency_path {
         let n = int_setting(scope, &effective, p, "MaxConcurrencyPath")?;
         if n < 0 {
             return Err(scope.runtime("MaxConcurrency cannot be negative."));
         }
     }
-    let items = match &spec.items_path {
-        None => effective.clone(),
-        Some(p) => p.evaluate(&scope.roots(&effective)).map_err(|_| {
-            scope.runtime(&format!(
-                "Invalid path '{}' : No results for path: {}",
-                p.text,
-                p.normalized()
-            ))
-        })?,
-    };
-    let Value::Array(items) = items else {
-        return Err(scope.runtime(&format!(
-            "Map state input must be an array but was: {}",
-            text(&items)
-        )));
-    };
+    let items = map_items(spec, scope, &effective)?;
     let selector = spec.item_selector.as_ref().or(state.parameters.as_ref());
     env.rec.push(
         env.now,
@@ -208,7 +265,33 @@ async fn map_inner(
         Some("mapStateStartedEventDetails"),
         json!({"length": items.len()}),
     );
-    let tol = tolerance(spec, scope, &effective)?;
+    let mut tol = tolerance(spec, scope, &effective)?;
+    if let Some(n) = query_number(
+        scope,
+        &states,
+        &spec.tolerated_count_query,
+        "ToleratedFailureCount",
+    )? {
+        if n < 0.0 || n.fract() != 0.0 {
+            return Err(
+                scope.query_failure("ToleratedFailureCount must be a non-negative integer.")
+            );
+        }
+        tol.count = Some(n as u64);
+    }
+    if let Some(p) = query_number(
+        scope,
+        &states,
+        &spec.tolerated_percentage_query,
+        "ToleratedFailurePercentage",
+    )? {
+        if !(0.0..=100.0).contains(&p) {
+            return Err(
+                scope.query_failure("ToleratedFailurePercentage must be between 0 and 100.")
+            );
+        }
+        tol.percentage = Some(p);
+    }
     // A distributed Map runs its iterations as child executions: their events are not in
     // this execution's history.
     let saved = spec.distributed.then(|| {
@@ -236,12 +319,23 @@ async fn map_inner(
             Some(t) => {
                 let mut ctx = scope.context.clone();
                 ctx["Map"] = json!({"Item": {"Index": index, "Value": item}});
-                let roots = crate::path::Roots {
-                    input: &effective,
-                    context: &ctx,
-                    variables: scope.variables,
-                };
-                t.evaluate(&roots).map_err(|e| scope.eval_error(e))?
+                if state.jsonata {
+                    let states = scope.states_with_context(&effective, &ctx, &[]);
+                    let roots = crate::path::Roots {
+                        context: &ctx,
+                        ..scope.jsonata_roots(&states)
+                    };
+                    t.evaluate_named(&roots, "ItemSelector")
+                        .map_err(|e| scope.eval_error(e))?
+                } else {
+                    let roots = crate::path::Roots {
+                        input: &effective,
+                        context: &ctx,
+                        variables: scope.variables,
+                        states: None,
+                    };
+                    t.evaluate(&roots).map_err(|e| scope.eval_error(e))?
+                }
             }
         };
         let details = json!({"name": state.name, "index": index});

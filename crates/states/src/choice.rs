@@ -12,6 +12,9 @@ pub(crate) struct Rule {
     pub(crate) cond: Cond,
     pub(crate) next: String,
     pub(crate) assign: Option<Template>,
+    /// JSONata rules: `Condition` (a boolean or `{% ... %}`) replaces `cond`, and may set Output.
+    pub(crate) condition: Option<Template>,
+    pub(crate) output: Option<Template>,
 }
 
 #[derive(Debug, Clone)]
@@ -102,7 +105,42 @@ fn operator(name: &str) -> Option<(Op, bool)> {
     (!is_path).then_some((op, false))
 }
 
-pub(crate) fn parse_rule(v: &Value, at: &str) -> Result<Rule, DefinitionError> {
+/// A JSONata choice rule: `Condition`, `Next`, optional `Output` and `Assign`.
+fn parse_jsonata_rule(
+    obj: &Map<String, Value>,
+    at: &str,
+    next: String,
+) -> Result<Rule, DefinitionError> {
+    for k in obj.keys() {
+        if !["Condition", "Next", "Output", "Assign", "Comment"].contains(&k.as_str()) {
+            return Err(err(
+                &format!("{at}/{k}"),
+                format!("field '{k}' is not allowed in a JSONata choice rule (use 'Condition')"),
+            ));
+        }
+    }
+    let field = |key: &str| crate::definition::template_in(obj, at, key, true);
+    let condition = match obj.get("Condition") {
+        Some(Value::Bool(_)) => field("Condition")?,
+        Some(Value::String(s)) if crate::query::expression_text(s).is_some() => field("Condition")?,
+        _ => {
+            return Err(err(
+                &format!("{at}/Condition"),
+                "a JSONata choice rule needs 'Condition': true, false or a {% ... %} expression",
+            ));
+        }
+    };
+    Ok(Rule {
+        // `Condition` decides; the JSONPath condition is an unused always-true placeholder.
+        cond: Cond::And(Vec::new()),
+        next,
+        assign: field("Assign")?,
+        condition,
+        output: field("Output")?,
+    })
+}
+
+pub(crate) fn parse_rule(v: &Value, at: &str, jsonata: bool) -> Result<Rule, DefinitionError> {
     let obj = v
         .as_object()
         .ok_or_else(|| err(at, "a choice rule must be an object"))?;
@@ -115,12 +153,21 @@ pub(crate) fn parse_rule(v: &Value, at: &str) -> Result<Rule, DefinitionError> {
             ));
         }
     };
+    if jsonata {
+        return parse_jsonata_rule(obj, at, next);
+    }
     let assign = match obj.get("Assign") {
         None => None,
         Some(a) => Some(template::compile(a).map_err(|(p, m)| err(&format!("{at}/Assign{p}"), m))?),
     };
     let cond = parse_cond(obj, at, &["Next", "Assign", "Comment"])?;
-    Ok(Rule { cond, next, assign })
+    Ok(Rule {
+        cond,
+        next,
+        assign,
+        condition: None,
+        output: None,
+    })
 }
 
 fn parse_cond(obj: &Map<String, Value>, at: &str, extra: &[&str]) -> Result<Cond, DefinitionError> {

@@ -28,6 +28,10 @@ pub(crate) struct State {
     pub(crate) parameters: Option<Template>,
     pub(crate) result_selector: Option<Template>,
     pub(crate) assign: Option<Template>,
+    /// `QueryLanguage: JSONata`: the fields below replace the JSONPath ones.
+    pub(crate) jsonata: bool,
+    pub(crate) output: Option<Template>,
+    pub(crate) arguments: Option<Template>,
     pub(crate) next: Option<String>,
     pub(crate) retry: Vec<Retrier>,
     pub(crate) catch: Vec<Catcher>,
@@ -85,6 +89,10 @@ pub(crate) enum WaitFor {
     SecondsPath(JsonPath),
     Timestamp(DateTime<Utc>),
     TimestampPath(JsonPath),
+    /// JSONata `Seconds: "{% ... %}"`.
+    SecondsQuery(Template),
+    /// JSONata `Timestamp: "{% ... %}"`.
+    TimestampQuery(Template),
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +106,11 @@ pub(crate) struct MapSpec {
     pub(crate) tolerated_percentage: Option<f64>,
     pub(crate) tolerated_percentage_path: Option<JsonPath>,
     pub(crate) distributed: bool,
+    /// JSONata `Items` and the `{% ... %}` forms of the numeric settings.
+    pub(crate) items: Option<Template>,
+    pub(crate) max_concurrency_query: Option<Template>,
+    pub(crate) tolerated_count_query: Option<Template>,
+    pub(crate) tolerated_percentage_query: Option<Template>,
 }
 
 #[derive(Debug, Clone)]
@@ -116,6 +129,7 @@ pub(crate) struct Catcher {
     pub(crate) next: String,
     pub(crate) result_path: Option<JsonPath>,
     pub(crate) assign: Option<Template>,
+    pub(crate) output: Option<Template>,
 }
 
 /// The whole definition.
@@ -141,8 +155,15 @@ fn check_fields(
     for k in obj.keys() {
         if !allowed.contains(&k.as_str()) {
             let hint = match k.as_str() {
-                "QueryLanguage" | "Arguments" | "Output" | "Items" | "Condition" => {
-                    " (JSONata is not supported by this interpreter; use JSONPath)"
+                "Arguments" | "Output" | "Items" | "Condition" => {
+                    " (it is a JSONata field: set \"QueryLanguage\": \"JSONata\")"
+                }
+                "InputPath" | "OutputPath" | "ResultPath" | "Parameters" | "ResultSelector"
+                | "ItemsPath" | "Variable" | "Iterator" => {
+                    " (it is a JSONPath field: JSONata states use Arguments, Output, Items, Condition)"
+                }
+                k if k.ends_with("Path") => {
+                    " (it is a JSONPath field: JSONata states take a {% ... %} expression in the field without 'Path')"
                 }
                 "ItemReader" | "ResultWriter" | "ItemBatcher" => {
                     " (Map states reading from or writing to S3 are not supported)"
@@ -242,13 +263,29 @@ fn template(
     at: &str,
     key: &str,
 ) -> Result<Option<Template>, DefinitionError> {
+    template_in(obj, at, key, false)
+}
+
+/// A template field; in a JSONata state `{% ... %}` strings are expressions and `.$` keys are
+/// plain keys.
+pub(crate) fn template_in(
+    obj: &Map<String, Value>,
+    at: &str,
+    key: &str,
+    jsonata: bool,
+) -> Result<Option<Template>, DefinitionError> {
     match obj.get(key) {
         None => Ok(None),
         Some(v) => {
             if key == "Assign" && !v.is_object() {
                 return Err(err(format!("{at}/{key}"), "must be an object"));
             }
-            template::compile(v)
+            let compiled = if jsonata {
+                crate::query::compile(v)
+            } else {
+                template::compile(v)
+            };
+            compiled
                 .map(Some)
                 .map_err(|(p, m)| err(format!("{at}/{key}{p}"), m))
         }
@@ -364,7 +401,11 @@ fn retriers(obj: &Map<String, Value>, at: &str) -> Result<Vec<Retrier>, Definiti
     Ok(out)
 }
 
-fn catchers(obj: &Map<String, Value>, at: &str) -> Result<Vec<Catcher>, DefinitionError> {
+fn catchers(
+    obj: &Map<String, Value>,
+    at: &str,
+    jsonata: bool,
+) -> Result<Vec<Catcher>, DefinitionError> {
     let Some(v) = obj.get("Catch") else {
         return Ok(vec![]);
     };
@@ -375,17 +416,18 @@ fn catchers(obj: &Map<String, Value>, at: &str) -> Result<Vec<Catcher>, Definiti
     for (i, c) in list.iter().enumerate() {
         let at = format!("{at}/Catch/{i}");
         let c = c.as_object().ok_or_else(|| err(&at, "must be an object"))?;
-        check_fields(
-            c,
-            &at,
-            &["ErrorEquals", "Next", "ResultPath", "Assign", "Comment"],
-            "a Catcher",
-        )?;
+        let allowed: &[&str] = if jsonata {
+            &["ErrorEquals", "Next", "Output", "Assign", "Comment"]
+        } else {
+            &["ErrorEquals", "Next", "ResultPath", "Assign", "Comment"]
+        };
+        check_fields(c, &at, allowed, "a Catcher")?;
         out.push(Catcher {
             errors: error_list(c, &at)?,
             next: required_string(c, &at, "Next")?,
             result_path: nullable_path(c, &at, "ResultPath", true)?,
-            assign: template(c, &at, "Assign")?,
+            assign: template_in(c, &at, "Assign", jsonata)?,
+            output: template_in(c, &at, "Output", jsonata)?,
         });
     }
     all_is_last(
@@ -406,21 +448,55 @@ pub(crate) fn parse_definition(v: &Value) -> Result<Definition, DefinitionError>
     check_fields(
         obj,
         "",
-        &["StartAt", "States", "Comment", "Version", "TimeoutSeconds"],
+        &[
+            "StartAt",
+            "States",
+            "Comment",
+            "Version",
+            "TimeoutSeconds",
+            "QueryLanguage",
+        ],
         "the top level",
     )?;
+    let jsonata = query_language(obj, "", false)?;
     if let Some(v) = obj.get("Version")
         && !v.is_string()
     {
         return Err(err("/Version", "must be a string"));
     }
     Ok(Definition {
-        block: parse_block(obj, "")?,
+        block: parse_block(obj, "", jsonata)?,
         timeout_seconds: uint(obj, "", "TimeoutSeconds")?,
     })
 }
 
-fn parse_block(obj: &Map<String, Value>, at: &str) -> Result<Block, DefinitionError> {
+/// `QueryLanguage` of the definition or a state (`inherited` when absent): true for JSONata.
+fn query_language(
+    obj: &Map<String, Value>,
+    at: &str,
+    inherited: bool,
+) -> Result<bool, DefinitionError> {
+    match string(obj, at, "QueryLanguage")?.as_deref() {
+        None => Ok(inherited),
+        Some("JSONata") => Ok(true),
+        Some("JSONPath") if inherited && !at.is_empty() => Err(err(
+            format!("{at}/QueryLanguage"),
+            "a state cannot use JSONPath when the state machine's QueryLanguage is JSONata",
+        )),
+        Some("JSONPath") => Ok(false),
+        Some(other) => Err(err(
+            format!("{at}/QueryLanguage"),
+            format!("must be JSONPath or JSONata, not '{other}'"),
+        )),
+    }
+}
+
+/// `jsonata`: the definition's QueryLanguage, which states inherit (nested ones too).
+fn parse_block(
+    obj: &Map<String, Value>,
+    at: &str,
+    jsonata: bool,
+) -> Result<Block, DefinitionError> {
     let start_at = required_string(obj, at, "StartAt")?;
     let states_obj = obj
         .get("States")
@@ -441,9 +517,26 @@ fn parse_block(obj: &Map<String, Value>, at: &str) -> Result<Block, DefinitionEr
         let s = s
             .as_object()
             .ok_or_else(|| err(&sat, "a state must be an object"))?;
-        states.insert(name.clone(), parse_state(name, s, &sat)?);
+        states.insert(name.clone(), parse_state(name, s, &sat, jsonata)?);
     }
     Ok(Block { start_at, states })
+}
+
+/// Fields of a JSONata state: the JSONPath state's fields without paths, Parameters,
+/// ResultSelector or Result; plus Output (all but Fail), Arguments (Task, Parallel), Items (Map).
+fn allowed_for_jsonata(ty: &str) -> Option<Vec<&'static str>> {
+    const JSONPATH_ONLY: &[&str] = &["Parameters", "ResultSelector", "Result", "Iterator"];
+    let mut fields: Vec<&'static str> = allowed_for(ty)?
+        .into_iter()
+        .filter(|f| !f.ends_with("Path") && !JSONPATH_ONLY.contains(f))
+        .collect();
+    match ty {
+        "Fail" => {}
+        "Task" | "Parallel" => fields.extend(["Output", "Arguments"]),
+        "Map" => fields.extend(["Output", "Items"]),
+        _ => fields.push("Output"),
+    }
+    Some(fields)
 }
 
 fn allowed_for(ty: &str) -> Option<Vec<&'static str>> {
@@ -527,14 +620,36 @@ fn allowed_for(ty: &str) -> Option<Vec<&'static str>> {
         ],
         _ => return None,
     };
-    Some(COMMON.iter().chain(extra.iter()).copied().collect())
+    Some(
+        COMMON
+            .iter()
+            .chain(extra.iter())
+            .chain(["QueryLanguage"].iter())
+            .copied()
+            .collect(),
+    )
 }
 
-fn parse_state(name: &str, s: &Map<String, Value>, at: &str) -> Result<State, DefinitionError> {
+fn parse_state(
+    name: &str,
+    s: &Map<String, Value>,
+    at: &str,
+    inherited: bool,
+) -> Result<State, DefinitionError> {
     let ty = required_string(s, at, "Type")?;
-    let allowed = allowed_for(&ty)
-        .ok_or_else(|| err(format!("{at}/Type"), format!("unknown state type '{ty}'")))?;
-    check_fields(s, at, &allowed, &format!("a {ty} state"))?;
+    let jsonata = query_language(s, at, inherited)?;
+    let allowed = if jsonata {
+        allowed_for_jsonata(&ty)
+    } else {
+        allowed_for(&ty)
+    }
+    .ok_or_else(|| err(format!("{at}/Type"), format!("unknown state type '{ty}'")))?;
+    let state_kind = if jsonata {
+        format!("a JSONata {ty} state")
+    } else {
+        format!("a {ty} state")
+    };
+    check_fields(s, at, &allowed, &state_kind)?;
     let next = string(s, at, "Next")?;
     if allowed.contains(&"End") {
         let end = match s.get("End") {
@@ -576,18 +691,22 @@ fn parse_state(name: &str, s: &Map<String, Value>, at: &str) -> Result<State, De
                 })?;
             let mut rules = Vec::new();
             for (i, r) in list.iter().enumerate() {
-                rules.push(choice::parse_rule(r, &format!("{at}/Choices/{i}"))?);
+                rules.push(choice::parse_rule(
+                    r,
+                    &format!("{at}/Choices/{i}"),
+                    jsonata,
+                )?);
             }
             Kind::Choice {
                 rules,
                 default: string(s, at, "Default")?,
             }
         }
-        "Wait" => parse_wait(s, at)?,
+        "Wait" => parse_wait(s, at, jsonata)?,
         "Succeed" => Kind::Succeed,
         "Fail" => Kind::Fail {
-            error: fail_field(s, at, "Error")?,
-            cause: fail_field(s, at, "Cause")?,
+            error: fail_field(s, at, "Error", jsonata)?,
+            cause: fail_field(s, at, "Cause", jsonata)?,
         },
         "Parallel" => {
             let list = s
@@ -607,11 +726,11 @@ fn parse_state(name: &str, s: &Map<String, Value>, at: &str) -> Result<State, De
                     .as_object()
                     .ok_or_else(|| err(&bat, "a branch must be an object"))?;
                 check_fields(b, &bat, &["StartAt", "States", "Comment"], "a branch")?;
-                branches.push(parse_block(b, &bat)?);
+                branches.push(parse_block(b, &bat, inherited)?);
             }
             Kind::Parallel { branches }
         }
-        "Map" => Kind::Map(Box::new(parse_map(s, at)?)),
+        "Map" => Kind::Map(Box::new(parse_map(s, at, jsonata, inherited)?)),
         _ => {
             return Err(err(
                 format!("{at}/Type"),
@@ -639,10 +758,13 @@ fn parse_state(name: &str, s: &Map<String, Value>, at: &str) -> Result<State, De
         },
         parameters: template(s, at, "Parameters")?,
         result_selector: template(s, at, "ResultSelector")?,
-        assign: template(s, at, "Assign")?,
+        assign: template_in(s, at, "Assign", jsonata)?,
+        jsonata,
+        output: template_in(s, at, "Output", jsonata)?,
+        arguments: template_in(s, at, "Arguments", jsonata)?,
         next,
         retry: retriers(s, at)?,
-        catch: catchers(s, at)?,
+        catch: catchers(s, at, jsonata)?,
         kind,
     };
     Ok(state)
@@ -652,7 +774,16 @@ fn fail_field(
     s: &Map<String, Value>,
     at: &str,
     key: &str,
+    jsonata: bool,
 ) -> Result<Option<Source>, DefinitionError> {
+    if jsonata {
+        if let Some(v) = s.get(key)
+            && !v.is_string()
+        {
+            return Err(err(format!("{at}/{key}"), "must be a string"));
+        }
+        return Ok(template_in(s, at, key, true)?.map(|t| Source::Query(Box::new(t))));
+    }
     let lit = string(s, at, key)?;
     let path_key = format!("{key}Path");
     let dynamic = string(s, at, &path_key)?;
@@ -676,7 +807,10 @@ fn fail_field(
     }
 }
 
-fn parse_wait(s: &Map<String, Value>, at: &str) -> Result<Kind, DefinitionError> {
+fn parse_wait(s: &Map<String, Value>, at: &str, jsonata: bool) -> Result<Kind, DefinitionError> {
+    if jsonata {
+        return parse_wait_jsonata(s, at);
+    }
     let keys = ["Seconds", "SecondsPath", "Timestamp", "TimestampPath"];
     let present: Vec<&str> = keys
         .iter()
@@ -710,7 +844,70 @@ fn parse_wait(s: &Map<String, Value>, at: &str) -> Result<Kind, DefinitionError>
     Ok(Kind::Wait(w))
 }
 
-fn parse_map(s: &Map<String, Value>, at: &str) -> Result<MapSpec, DefinitionError> {
+/// A JSONata Wait: `Seconds` or `Timestamp`, each a literal or a `{% ... %}` expression.
+fn parse_wait_jsonata(s: &Map<String, Value>, at: &str) -> Result<Kind, DefinitionError> {
+    let query = |key: &str| -> Result<Option<Template>, DefinitionError> {
+        match s.get(key).and_then(Value::as_str) {
+            Some(text) if crate::query::expression_text(text).is_some() => {
+                template_in(s, at, key, true)
+            }
+            _ => Ok(None),
+        }
+    };
+    match (s.contains_key("Seconds"), s.contains_key("Timestamp")) {
+        (true, false) => match query("Seconds")? {
+            Some(t) => Ok(Kind::Wait(WaitFor::SecondsQuery(t))),
+            None => Ok(Kind::Wait(WaitFor::Seconds(
+                uint(s, at, "Seconds")?.unwrap_or(0),
+            ))),
+        },
+        (false, true) => match query("Timestamp")? {
+            Some(t) => Ok(Kind::Wait(WaitFor::TimestampQuery(t))),
+            None => parse_wait(s, at, false),
+        },
+        _ => Err(err(
+            at,
+            "a JSONata Wait state needs exactly one of Seconds, Timestamp",
+        )),
+    }
+}
+
+/// A Map setting that is a number or, in a JSONata state, a `{% ... %}` expression.
+fn number_or_query(
+    s: &Map<String, Value>,
+    at: &str,
+    key: &str,
+    jsonata: bool,
+) -> Result<Option<Template>, DefinitionError> {
+    match s.get(key) {
+        Some(Value::String(text)) if jsonata && crate::query::expression_text(text).is_some() => {
+            template_in(s, at, key, true)
+        }
+        _ => Ok(None),
+    }
+}
+
+fn parse_map(
+    s: &Map<String, Value>,
+    at: &str,
+    jsonata: bool,
+    inherited: bool,
+) -> Result<MapSpec, DefinitionError> {
+    let max_concurrency_query = number_or_query(s, at, "MaxConcurrency", jsonata)?;
+    let tolerated_count_query = number_or_query(s, at, "ToleratedFailureCount", jsonata)?;
+    let tolerated_percentage_query = number_or_query(s, at, "ToleratedFailurePercentage", jsonata)?;
+    if let Some(items) = s.get("Items")
+        && !(items.is_array()
+            || items
+                .as_str()
+                .and_then(crate::query::expression_text)
+                .is_some())
+    {
+        return Err(err(
+            format!("{at}/Items"),
+            "must be an array or a {% ... %} expression",
+        ));
+    }
     let (key, proc_obj) = match (s.get("ItemProcessor"), s.get("Iterator")) {
         (Some(p), None) => ("ItemProcessor", p),
         (None, Some(p)) => ("Iterator", p),
@@ -752,6 +949,7 @@ fn parse_map(s: &Map<String, Value>, at: &str) -> Result<MapSpec, DefinitionErro
     }
     let tolerated_percentage = match s.get("ToleratedFailurePercentage") {
         None => None,
+        Some(_) if tolerated_percentage_query.is_some() => None,
         Some(v) => Some(
             v.as_f64()
                 .filter(|p| (0.0..=100.0).contains(p))
@@ -764,16 +962,26 @@ fn parse_map(s: &Map<String, Value>, at: &str) -> Result<MapSpec, DefinitionErro
         ),
     };
     // Iterations run one after another, so MaxConcurrency is only checked, not used.
-    uint(s, at, "MaxConcurrency")?;
+    if max_concurrency_query.is_none() {
+        uint(s, at, "MaxConcurrency")?;
+    }
     Ok(MapSpec {
-        processor: parse_block(p, &pat)?,
+        processor: parse_block(p, &pat, inherited)?,
         items_path: nullable_path(s, at, "ItemsPath", false)?,
-        item_selector: template(s, at, "ItemSelector")?,
+        item_selector: template_in(s, at, "ItemSelector", jsonata)?,
         max_concurrency_path: path(s, at, "MaxConcurrencyPath")?,
-        tolerated_count: uint(s, at, "ToleratedFailureCount")?,
+        tolerated_count: if tolerated_count_query.is_some() {
+            None
+        } else {
+            uint(s, at, "ToleratedFailureCount")?
+        },
         tolerated_count_path: path(s, at, "ToleratedFailureCountPath")?,
         tolerated_percentage,
         tolerated_percentage_path: path(s, at, "ToleratedFailurePercentagePath")?,
         distributed,
+        items: template_in(s, at, "Items", jsonata)?,
+        max_concurrency_query,
+        tolerated_count_query,
+        tolerated_percentage_query,
     })
 }

@@ -96,6 +96,8 @@ pub(crate) struct Failure {
     /// Raised by a Parallel branch or Map iteration: unless retried, the state records
     /// `ParallelStateFailed`/`MapStateFailed`.
     pub(crate) from_branches: bool,
+    /// A JSONata evaluation failed here: the state records `EvaluationFailed` first.
+    pub(crate) evaluation: bool,
 }
 
 impl Failure {
@@ -104,6 +106,7 @@ impl Failure {
             error: Some(error.to_string()),
             cause: Some(cause.into()),
             from_branches: false,
+            evaluation: false,
         }
     }
 
@@ -184,6 +187,7 @@ impl Scope<'_> {
             input,
             context: &self.context,
             variables: self.variables,
+            states: None,
         }
     }
 
@@ -198,7 +202,11 @@ impl Scope<'_> {
     }
 
     pub(crate) fn eval_error(&self, e: EvalError) -> Failure {
-        self.runtime(&e.0)
+        if e.query {
+            self.query_failure(&e.message)
+        } else {
+            self.runtime(&e.message)
+        }
     }
 
     fn select(&self, path: &Option<JsonPath>, value: &Value) -> Result<Value, Failure> {
@@ -264,6 +272,9 @@ impl Scope<'_> {
 
     /// ResultSelector, ResultPath, OutputPath and Assign of a state that produced `result`.
     pub(crate) fn finish(&self, result: Value) -> Flow {
+        if self.state.jsonata {
+            return self.finish_jsonata(result);
+        }
         let run = || -> Result<Flow, Failure> {
             let selected = self
                 .template(&self.state.result_selector, &result)?
@@ -329,7 +340,10 @@ pub(crate) async fn step_frame(block: &Block, frame: &mut Frame, env: &mut Env<'
     cur.wake_at = None;
     let flow = run_state(state, cur, variables, env).await;
     let flow = match flow {
-        Flow::Error(f) => handle_error(state, cur, variables, env, f),
+        Flow::Error(f) => {
+            let f = record_evaluation_failure(env, state, f);
+            handle_error(state, cur, variables, env, f)
+        }
         other => other,
     };
     match flow {
@@ -351,10 +365,19 @@ pub(crate) async fn step_frame(block: &Block, frame: &mut Frame, env: &mut Env<'
                     context: context(env.info, state, cur),
                     variables,
                 };
-                match t.evaluate(&scope.roots(&value)) {
+                // A JSONata state passes its `$states` as `value`.
+                let assigned = if state.jsonata {
+                    t.evaluate_named(&scope.jsonata_roots(&value), "Assign")
+                } else {
+                    t.evaluate(&scope.roots(&value))
+                };
+                match assigned {
                     Ok(Value::Object(new)) => variables.extend(new),
                     Ok(_) => {}
-                    Err(e) => return Outcome::Failed(scope.eval_error(e)),
+                    Err(e) => {
+                        let f = scope.eval_error(e);
+                        return Outcome::Failed(record_evaluation_failure(env, state, f));
+                    }
                 }
             }
             if !matches!(state.kind, Kind::Fail { .. }) {
@@ -383,6 +406,11 @@ async fn run_state(
         context: context(env.info, state, cur),
         variables,
     };
+    if state.jsonata
+        && let Some(flow) = crate::jsonata_states::run(&scope, env.now)
+    {
+        return flow;
+    }
     match &state.kind {
         Kind::Pass { result } => {
             let run = || -> Result<Flow, Failure> {
@@ -423,6 +451,7 @@ async fn run_state(
                     error,
                     cause,
                     from_branches: false,
+                    evaluation: false,
                 }),
                 (Err(f), _) | (_, Err(f)) => Flow::Error(f),
             }
@@ -489,6 +518,23 @@ async fn run_state(
     }
 }
 
+/// Records `EvaluationFailed` for a JSONata failure raised by this state (once).
+fn record_evaluation_failure(env: &mut Env<'_>, state: &State, f: Failure) -> Failure {
+    if !f.evaluation {
+        return f;
+    }
+    env.rec.push(
+        env.now,
+        "EvaluationFailed",
+        Some("evaluationFailedEventDetails"),
+        json!({"error": f.error, "cause": f.cause, "state": state.name}),
+    );
+    Failure {
+        evaluation: false,
+        ..f
+    }
+}
+
 fn matching<'a, T>(
     items: &'a [T],
     failure: &Failure,
@@ -540,6 +586,9 @@ fn handle_error(
             variables,
         };
         let error_output = f.output();
+        if state.jsonata {
+            return scope.catch_jsonata(c, error_output);
+        }
         return match scope.result_path(&c.result_path, error_output.clone()) {
             Ok(output) => Flow::Done {
                 output,

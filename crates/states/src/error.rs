@@ -23,6 +23,7 @@ pub struct TaskError {
 pub mod names {
     pub const ALL: &str = "States.ALL";
     pub const RUNTIME: &str = "States.Runtime";
+    pub const QUERY_EVALUATION_ERROR: &str = "States.QueryEvaluationError";
     pub const TASK_FAILED: &str = "States.TaskFailed";
     pub const TIMEOUT: &str = "States.Timeout";
     pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";

@@ -452,6 +452,7 @@ mod tests {
             input: &input,
             context: &ctx,
             variables: &vars,
+            states: None,
         })
     }
 

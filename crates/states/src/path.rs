@@ -55,6 +55,8 @@ pub(crate) struct Roots<'a> {
     pub(crate) input: &'a Value,
     pub(crate) context: &'a Value,
     pub(crate) variables: &'a Map<String, Value>,
+    /// JSONata's `$states` (`input`, `context`, `result`, `errorOutput`); None in JSONPath states.
+    pub(crate) states: Option<&'a Value>,
 }
 
 /// Why a path matched nothing; callers turn it into AWS's wording for their field.
@@ -599,6 +601,7 @@ mod tests {
             input: &v,
             context: &ctx,
             variables: &vars,
+            states: None,
         })
     }
 

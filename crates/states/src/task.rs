@@ -40,6 +40,9 @@ fn kind(resource: &str) -> Kind {
 
 pub(crate) async fn run(spec: &TaskSpec, scope: &Scope<'_>, env: &mut Env<'_>) -> Flow {
     let prepared = (|| -> Result<(Value, Option<u64>), Failure> {
+        if scope.state.jsonata {
+            return Ok((scope.arguments()?, spec.timeout_seconds));
+        }
         let effective = scope.input_path()?;
         let params = scope
             .template(&scope.state.parameters, &effective)?
@@ -163,6 +166,7 @@ pub(crate) async fn run(spec: &TaskSpec, scope: &Scope<'_>, env: &mut Env<'_>) -
                 error: Some(error),
                 cause: Some(cause),
                 from_branches: false,
+                evaluation: false,
             })
         }
     }

@@ -2,6 +2,7 @@
 //! `.$` take their value from a path or an intrinsic function; everything else is literal.
 
 use crate::intrinsics::{self, Call};
+use crate::jsonata::Expression;
 use crate::path::{JsonPath, PathMiss, Roots};
 use serde_json::{Map, Value};
 
@@ -12,12 +13,16 @@ pub(crate) enum Template {
     Array(Vec<Template>),
     /// A `.$` field: its key (with `.$`, for error messages) and its source.
     Dynamic(String, Source),
+    /// A `{% ... %}` JSONata expression (JSONata states only).
+    Query(Expression),
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Source {
     Path(JsonPath),
     Call(Call),
+    /// A JSONata state's `Error`/`Cause`: a literal or `{% ... %}` template.
+    Query(Box<Template>),
 }
 
 impl Source {
@@ -30,10 +35,29 @@ impl Source {
     }
 }
 
-/// A runtime failure while evaluating a field: becomes a `States.Runtime` error (or, for an
-/// intrinsic, `States.Runtime` as well) of the state.
+/// A runtime failure while evaluating a field: a `States.Runtime` error of the state, or for a
+/// JSONata expression (`query`) a `States.QueryEvaluationError`.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct EvalError(pub(crate) String);
+pub(crate) struct EvalError {
+    pub(crate) message: String,
+    pub(crate) query: bool,
+}
+
+impl EvalError {
+    pub(crate) fn runtime(message: String) -> EvalError {
+        EvalError {
+            message,
+            query: false,
+        }
+    }
+
+    pub(crate) fn query(message: String) -> EvalError {
+        EvalError {
+            message,
+            query: true,
+        }
+    }
+}
 
 /// Compiles a template; `Err((relative path, message))` names the offending key.
 pub(crate) fn compile(v: &Value) -> Result<Template, (String, String)> {
@@ -57,34 +81,55 @@ pub(crate) fn compile(v: &Value) -> Result<Template, (String, String)> {
             }
             Ok(Template::Object(fields))
         }
-        Value::Array(a) => {
-            let mut items = Vec::with_capacity(a.len());
-            for (i, val) in a.iter().enumerate() {
-                items.push(compile(val).map_err(|(p, m)| (format!("/{i}{p}"), m))?);
-            }
-            Ok(Template::Array(items))
-        }
+        Value::Array(a) => compile_array(a, compile),
         other => Ok(Template::Literal(other.clone())),
     }
 }
 
+/// An array template whose items `compile_item` compiles (JSONPath or JSONata rules).
+pub(crate) fn compile_array(
+    a: &[Value],
+    compile_item: fn(&Value) -> Result<Template, (String, String)>,
+) -> Result<Template, (String, String)> {
+    let mut items = Vec::with_capacity(a.len());
+    for (i, val) in a.iter().enumerate() {
+        items.push(compile_item(val).map_err(|(p, m)| (format!("/{i}{p}"), m))?);
+    }
+    Ok(Template::Array(items))
+}
+
 impl Template {
     pub(crate) fn evaluate(&self, roots: &Roots) -> Result<Value, EvalError> {
+        self.evaluate_named(roots, "")
+    }
+
+    /// Evaluates the template of the field `field` (`Output`, `Assign` ...); JSONata errors name
+    /// the field and the key inside it, as AWS does (`Output/result`).
+    pub(crate) fn evaluate_named(&self, roots: &Roots, field: &str) -> Result<Value, EvalError> {
         match self {
-            Template::Literal(v) => Ok(v.clone()),
+            Template::Query(e) => crate::query::evaluate(e, roots, field),
             Template::Array(items) => items
                 .iter()
-                .map(|t| t.evaluate(roots))
+                .enumerate()
+                .map(|(i, t)| t.evaluate_named(roots, &format!("{field}/{i}")))
                 .collect::<Result<_, _>>()
                 .map(Value::Array),
             Template::Object(fields) => {
                 let mut out = Map::new();
                 for (k, t) in fields {
-                    out.insert(k.clone(), t.evaluate(roots)?);
+                    out.insert(k.clone(), t.evaluate_named(roots, &format!("{field}/{k}"))?);
                 }
                 Ok(Value::Object(out))
             }
+            other => other.evaluate_path(roots),
+        }
+    }
+
+    fn evaluate_path(&self, roots: &Roots) -> Result<Value, EvalError> {
+        match self {
+            Template::Literal(v) => Ok(v.clone()),
             Template::Dynamic(key, src) => evaluate_source(src, key, roots),
+            other => other.evaluate_named(roots, ""),
         }
     }
 }
@@ -96,7 +141,8 @@ pub(crate) fn evaluate_source(
     roots: &Roots,
 ) -> Result<Value, EvalError> {
     match src {
-        Source::Call(c) => c.evaluate(roots).map_err(EvalError),
+        Source::Call(c) => c.evaluate(roots).map_err(EvalError::runtime),
+        Source::Query(t) => t.evaluate_named(roots, field),
         Source::Path(p) => p
             .evaluate(roots)
             .map_err(|m| miss_error(p, field, roots, m)),
@@ -105,11 +151,11 @@ pub(crate) fn evaluate_source(
 
 pub(crate) fn miss_error(p: &JsonPath, field: &str, roots: &Roots, miss: PathMiss) -> EvalError {
     match miss {
-        PathMiss::UndefinedVariable(v) => EvalError(format!(
+        PathMiss::UndefinedVariable(v) => EvalError::runtime(format!(
             "Invalid path '{}': The variable \"${v}\" is not defined.",
             p.text
         )),
-        PathMiss::NoMatch => EvalError(format!(
+        PathMiss::NoMatch => EvalError::runtime(format!(
             "The JSONPath '{}' specified for the field '{field}' could not be found in the input '{}'",
             p.text,
             serde_json::to_string(roots.input).unwrap_or_default()

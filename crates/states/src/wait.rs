@@ -23,6 +23,10 @@ pub(crate) fn until(
     };
     match w {
         WaitFor::Seconds(s) => Ok(later(now, *s)),
+        // JSONata states evaluate these in `jsonata_states`.
+        WaitFor::SecondsQuery(_) | WaitFor::TimestampQuery(_) => {
+            Err(scope.runtime("a JSONata Wait field reached the JSONPath evaluator"))
+        }
         WaitFor::Timestamp(t) => Ok(*t),
         WaitFor::SecondsPath(p) => {
             let v = lookup(p, "SecondsPath")?;
@@ -53,7 +57,7 @@ pub(crate) fn until(
 }
 
 /// `now + s` seconds, saturating instead of overflowing on absurd waits.
-fn later(now: DateTime<Utc>, s: u64) -> DateTime<Utc> {
+pub(crate) fn later(now: DateTime<Utc>, s: u64) -> DateTime<Utc> {
     let d = Duration::try_seconds(s.min(i64::MAX as u64 / 1000) as i64).unwrap_or(Duration::MAX);
     now.checked_add_signed(d)
         .unwrap_or(DateTime::<Utc>::MAX_UTC)

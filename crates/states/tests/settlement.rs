@@ -70,7 +70,9 @@ impl TaskInvoker for Fake {
                 VALIDATE => {
                     json!({"decision": self.decision, "reason": "over the per-payment limit"})
                 }
-                LEDGER => json!({"payment_id": input["payment_id"], "entries": 2, "status": "SETTLED", "applied": true}),
+                LEDGER => {
+                    json!({"payment_id": input["payment_id"], "entries": 2, "status": "SETTLED", "applied": true})
+                }
                 _ => json!({"MessageId": "m-1"}),
             })
         };
@@ -109,7 +111,10 @@ async fn approved_payment_settles() {
     assert_eq!(exec.status(), ExecutionStatus::Succeeded);
     let out = exec.output().unwrap();
     assert_eq!(out["update"]["status"], "SETTLED");
-    assert_eq!(out["update"]["entries"], 2, "the ledger task settles the payment");
+    assert_eq!(
+        out["update"]["entries"], 2,
+        "the ledger task settles the payment"
+    );
     let calls = fake.calls();
     let statuses: Vec<_> = calls
         .iter()
@@ -254,9 +259,26 @@ fn definition_errors_name_state_and_field() {
     )
     .unwrap_err();
     assert_eq!(e.path, "/States/A/InputPath");
-    let e = StateMachine::from_value(
+    // JSONata states take Arguments/Output, not JSONPath fields, and bad expressions fail early.
+    StateMachine::from_value(
         &json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Succeed"}}}),
     )
+    .unwrap();
+    let e = StateMachine::from_value(&json!({"QueryLanguage": "JSONata", "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "End": true, "Parameters": {}}}}))
     .unwrap_err();
-    assert!(e.message.contains("JSONata"), "{e}");
+    assert_eq!(e.path, "/States/A/Parameters");
+    assert!(e.message.contains("JSONPath field"), "{e}");
+    let e = StateMachine::from_value(&json!({"QueryLanguage": "JSONata", "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "End": true, "Output": {"x": "{% $states.input. %}"}}}}))
+    .unwrap_err();
+    assert_eq!(e.path, "/States/A/Output/x");
+    let e = StateMachine::from_value(&json!({"QueryLanguage": "JSONata", "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "End": true, "Output": "{% $formatNumber(1, '#') %}"}}}))
+    .unwrap_err();
+    assert!(e.message.contains("$formatNumber is not supported"), "{e}");
+    let e = StateMachine::from_value(&json!({"StartAt": "A",
+        "States": {"A": {"Type": "Pass", "End": true, "Output": {}}}}))
+    .unwrap_err();
+    assert!(e.message.contains("JSONata field"), "{e}");
 }
