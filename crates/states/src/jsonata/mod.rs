@@ -6,6 +6,7 @@
 mod eval;
 mod functions;
 mod lexer;
+mod navigate;
 mod parser;
 mod value;
 
