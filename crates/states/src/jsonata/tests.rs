@@ -329,3 +329,96 @@ fn limits_fit_a_small_stack() {
         });
     assert!(worker.is_ok_and(|w| w.join().is_ok()));
 }
+
+/// Malformed and odd expressions come back as errors or values, never as panics.
+#[test]
+fn token_soup_never_panics() {
+    const PARTS: &[&str] = &[
+        "$states",
+        ".input",
+        ".a",
+        "[",
+        "]",
+        "(",
+        ")",
+        "{",
+        "}",
+        "'s'",
+        "\"t\"",
+        "1",
+        "-2.5e3",
+        "0",
+        "$x",
+        ":=",
+        "function($v){",
+        "$v",
+        "}",
+        "?",
+        ":",
+        ",",
+        ";",
+        "+",
+        "-",
+        "*",
+        "/",
+        "%",
+        "&",
+        "=",
+        "!=",
+        "<",
+        ">=",
+        "and",
+        "or",
+        "in",
+        "..",
+        "~>",
+        "$sum(",
+        "$map(",
+        "$string(",
+        "$substring(",
+        "$split(",
+        "/a+/i",
+        "`b c`",
+        "**",
+        "*",
+        "[]",
+        "$",
+        "$$",
+        "$sort(",
+        "$replace(",
+        "$pad(",
+        "$range(",
+        "$partition(",
+        "\\",
+        "'",
+        "/*",
+        "*/",
+        "#",
+        "@",
+        "^(",
+        "|",
+        "?:",
+        "??",
+        "null",
+        "true",
+        "$reduce(",
+        "$zip(",
+        "$keys(",
+    ];
+    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let input = json!({"a": [1, {"a": "x"}, [2, 3]], "b": {"c": null}});
+    for _ in 0..20_000 {
+        let len = 1 + (next() % 12) as usize;
+        let expr: String = (0..len)
+            .map(|_| PARTS[(next() % PARTS.len() as u64) as usize])
+            .collect::<Vec<_>>()
+            .join(" ");
+        let _ = run_with(&expr, input.clone());
+    }
+}
