@@ -76,7 +76,14 @@ fn response(status: u16, body: &serde_json::Value, replayed: bool) -> ApiGateway
 /// The proxy response for an API answer; server errors are logged.
 pub fn respond(result: Result<ApiResponse, ApiError>) -> ApiGatewayProxyResponse {
     match result {
-        Ok(ok) => response(ok.status, &ok.body, ok.replayed),
+        Ok(ok) => {
+            tracing::info!(
+                status = ok.status,
+                replayed = ok.replayed,
+                "request answered"
+            );
+            response(ok.status, &ok.body, ok.replayed)
+        }
         Err(e) => {
             if e.status >= 500 {
                 tracing::error!(code = e.code, message = %e.message, "request failed");

@@ -1,0 +1,8 @@
+//! Every Lambda handler invoked in-process with the events AWS sends, against the AWS API
+//! emulator (`scripts/with-moto`). Each test makes its own uniquely named resources.
+
+mod api;
+mod events;
+mod processor;
+mod stream;
+mod tasks;
