@@ -147,3 +147,41 @@ pub async fn create_mac_key(kms: &aws_sdk_kms::Client) -> Result<String, AwsErro
         .map(|m| m.key_id)
         .ok_or_else(|| AwsError::Corrupt("CreateKey returned no metadata".into()))
 }
+
+/// Creates an event bus with a rule matching every eventpay event and an SQS queue as its target;
+/// returns (bus name, queue url). What reaches the queue is what EventBridge delivered.
+pub async fn bus_with_queue_target(
+    config: &aws_config::SdkConfig,
+) -> Result<(String, String), AwsError> {
+    let eb = aws_sdk_eventbridge::Client::new(config);
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let bus = unique("bus");
+    eb.create_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .map_err(|e| AwsError::sdk("CreateEventBus", e))?;
+    let (url, arn) = create_queue(&sqs, &unique("delivered")).await?;
+    let rule = unique("all");
+    let pattern = serde_json::json!({"source": [eventpay_core::EVENT_SOURCE]});
+    eb.put_rule()
+        .name(&rule)
+        .event_bus_name(&bus)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .map_err(|e| AwsError::sdk("PutRule", e))?;
+    let target = aws_sdk_eventbridge::types::Target::builder()
+        .id("queue")
+        .arn(arn)
+        .build()
+        .map_err(|e| AwsError::sdk("Target", e))?;
+    eb.put_targets()
+        .rule(&rule)
+        .event_bus_name(&bus)
+        .targets(target)
+        .send()
+        .await
+        .map_err(|e| AwsError::sdk("PutTargets", e))?;
+    Ok((bus, url))
+}

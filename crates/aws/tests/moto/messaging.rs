@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use eventpay_aws::fixtures::{
-    create_queue, emulator_config, receive_bodies, sample_payment, unique,
+    bus_with_queue_target, create_queue, emulator_config, receive_bodies, sample_payment, unique,
 };
 use eventpay_aws::{EventPublisher, QueueSender, SnsNotifier};
 use eventpay_core::{EVENT_SOURCE, Notifier, event_for_change};
@@ -17,29 +17,7 @@ async fn put_events_reach_a_rule_with_a_queue_target() {
     let config = emulator_config().await;
     let eb = aws_sdk_eventbridge::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let bus = unique("bus");
-    eb.create_event_bus().name(&bus).send().await.unwrap();
-    let (url, arn) = create_queue(&sqs, &unique("audit")).await.unwrap();
-    let rule = unique("all");
-    eb.put_rule()
-        .name(&rule)
-        .event_bus_name(&bus)
-        .event_pattern(json!({"source": [EVENT_SOURCE]}).to_string())
-        .send()
-        .await
-        .unwrap();
-    let target = aws_sdk_eventbridge::types::Target::builder()
-        .id("queue")
-        .arn(arn)
-        .build()
-        .unwrap();
-    eb.put_targets()
-        .rule(&rule)
-        .event_bus_name(&bus)
-        .targets(target)
-        .send()
-        .await
-        .unwrap();
+    let (bus, url) = bus_with_queue_target(&config).await.unwrap();
 
     // More than one PutEvents call's worth.
     let time = Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap();

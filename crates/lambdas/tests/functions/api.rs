@@ -3,6 +3,7 @@
 use aws_lambda_events::apigw::ApiGatewayProxyResponse;
 use aws_lambda_events::encodings::Body;
 use base64::Engine;
+use eventpay_aws::KmsSigner;
 use eventpay_core::api::QuoteContext;
 use eventpay_lambdas::{config, http};
 use serde_json::{Value, json};
@@ -32,6 +33,18 @@ fn assert_error(r: &ApiGatewayProxyResponse, status: i64, code: &str) {
     assert_eq!(body.as_object().map(|o| o.len()), Some(1), "{body}");
 }
 
+fn quote_context<'a>(
+    signer: &'a KmsSigner,
+    pricing: &'a config::Pricing,
+) -> QuoteContext<'a, KmsSigner> {
+    QuoteContext {
+        signer,
+        rates: &pricing.rates,
+        pricing: &pricing.pricing,
+        ttl: pricing.ttl,
+    }
+}
+
 fn quote_body(amount: &str) -> String {
     json!({"source_currency": "USD", "target_currency": "EUR", "amount": amount}).to_string()
 }
@@ -50,12 +63,7 @@ fn payment_body(token: &str, reference: &str) -> String {
 async fn quotes_payments_and_their_errors() {
     let (store, signer) = (store().await, signer().await);
     let pricing = config::pricing().unwrap();
-    let ctx = QuoteContext {
-        signer: &signer,
-        rates: &pricing.rates,
-        pricing: &pricing.pricing,
-        ttl: pricing.ttl,
-    };
+    let ctx = quote_context(&signer, &pricing);
     let post_quote = |body: String| Proxy::new("POST", "/quotes", "/quotes").body(body).event();
 
     let r = http::quote(&ctx, &post_quote(quote_body("1000.00"))).await;
@@ -175,12 +183,7 @@ async fn quotes_payments_and_their_errors() {
 async fn get_and_list_payments() {
     let (store, signer) = (store().await, signer().await);
     let pricing = config::pricing().unwrap();
-    let ctx = QuoteContext {
-        signer: &signer,
-        rates: &pricing.rates,
-        pricing: &pricing.pricing,
-        ttl: pricing.ttl,
-    };
+    let ctx = quote_context(&signer, &pricing);
     let mut ids = Vec::new();
     for i in 0..3 {
         let q = http::quote(

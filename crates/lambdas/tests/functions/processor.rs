@@ -6,7 +6,7 @@ use std::time::Duration;
 use aws_lambda_events::sqs::SqsEvent;
 use chrono::{TimeZone, Utc};
 use eventpay_aws::fixtures::{
-    create_queue, emulator_config, receive_bodies, sample_payment, unique,
+    bus_with_queue_target, emulator_config, receive_bodies, sample_payment,
 };
 use eventpay_aws::{EventPublisher, aws_sdk_eventbridge, aws_sdk_sqs};
 use eventpay_core::{ChangeKind, ChangeRecord, EVENT_SOURCE, Payment, PaymentStatus};
@@ -53,29 +53,7 @@ async fn events_reach_the_bus_and_a_poison_message_fails_alone() {
     let config = emulator_config().await;
     let eb = aws_sdk_eventbridge::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let bus = unique("bus");
-    eb.create_event_bus().name(&bus).send().await.unwrap();
-    let (url, arn) = create_queue(&sqs, &unique("audit")).await.unwrap();
-    let rule = unique("audit");
-    eb.put_rule()
-        .name(&rule)
-        .event_bus_name(&bus)
-        .event_pattern(json!({"source": [EVENT_SOURCE]}).to_string())
-        .send()
-        .await
-        .unwrap();
-    let target = aws_sdk_eventbridge::types::Target::builder()
-        .id("audit")
-        .arn(arn)
-        .build()
-        .unwrap();
-    eb.put_targets()
-        .rule(&rule)
-        .event_bus_name(&bus)
-        .targets(target)
-        .send()
-        .await
-        .unwrap();
+    let (bus, url) = bus_with_queue_target(&config).await.unwrap();
 
     let t0 = Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap();
     let pending = sample_payment("p-1", "12000.00", t0);
