@@ -7,7 +7,7 @@
 use std::net::Ipv6Addr;
 
 /// An address as bytes: 4 for IPv4, 16 for IPv6.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct Ip(Vec<u8>);
 
 fn looks_like_ipv4(s: &str) -> bool {
@@ -58,7 +58,7 @@ pub(crate) fn ip_of(s: &str) -> Option<Ip> {
 }
 
 /// An inclusive range of addresses of one family.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct IpRange {
     low: Ip,
     high: Ip,

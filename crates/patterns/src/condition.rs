@@ -12,7 +12,7 @@ use crate::ignore_case;
 use crate::numeric::{self, Range};
 use crate::wildcard::Wildcard;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Condition {
     /// A string; when it is an IP address, any spelling of that address matches.
     Str {
@@ -39,7 +39,7 @@ pub(crate) enum Condition {
 }
 
 /// The exclusions of an `anything-but`; a value matches when it is present and not excluded.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum AnythingBut {
     Strings(Vec<String>),
     Numbers(Vec<i64>),
@@ -84,6 +84,15 @@ impl Condition {
             _ => false,
         }
     }
+}
+
+/// Whether the tests of one field (any of them) accept the scalars found at its path. No
+/// scalars means the field is absent, which only `exists: false` accepts.
+pub(crate) fn field_accepts(conditions: &[Condition], scalars: &[&Value]) -> bool {
+    conditions.iter().any(|c| match c {
+        Condition::Exists(want) => scalars.is_empty() != *want,
+        other => scalars.iter().any(|s| other.accepts(s)),
+    })
 }
 
 impl AnythingBut {

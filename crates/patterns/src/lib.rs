@@ -8,6 +8,7 @@
 //! assert!(p.matches(&event));
 //! ```
 
+mod branches;
 mod cidr;
 mod condition;
 #[cfg(test)]
@@ -16,8 +17,12 @@ mod error;
 mod event;
 mod expr;
 mod ignore_case;
+mod intervals;
+mod key_index;
 mod numeric;
 mod parse;
+mod paths;
+mod rule_index;
 mod ruleset;
 mod tree;
 mod wildcard;

@@ -70,7 +70,7 @@ fn from_decimal(text: &str) -> Result<i64, &'static str> {
 }
 
 /// A `numeric` condition: one or two bounds, each open or closed, or an equality.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Range {
     pub(crate) low: i64,
     pub(crate) low_open: bool,

@@ -1,54 +1,26 @@
 //! Many named patterns matched against one event, as the local bus does for every event.
 //!
-//! The event is prepared once (dotted keys expanded). Rules that demand exact values of a
-//! top-level field (nearly every rule names its `source`) are indexed by those values, so an
-//! event is only offered to the rules that could match it plus the rules that cannot be indexed.
-
-use std::collections::HashMap;
+//! The rules are compiled together into a [`RuleIndex`] (field tests indexed by path and value),
+//! so the time to match an event depends on the event and on the rules it plausibly concerns,
+//! not on how many rules there are. The event is prepared once (dotted keys expanded).
 
 use serde_json::Value;
 
 use crate::Pattern;
 use crate::event;
-
-/// Fields tried, in order, as the index key of a rule.
-const INDEX_FIELDS: &[&str] = &["source", "detail-type"];
+use crate::rule_index::RuleIndex;
 
 /// Named patterns; matches are reported in the order the rules were given.
 #[derive(Debug, Clone, Default)]
 pub struct Ruleset {
     rules: Vec<(String, Pattern)>,
-    /// Per index field: value -> rules requiring it.
-    index: Vec<(&'static str, HashMap<String, Vec<usize>>)>,
-    /// Rules no index field applies to; always evaluated.
-    unindexed: Vec<usize>,
+    index: RuleIndex,
 }
 
 impl Ruleset {
     pub fn new(rules: Vec<(String, Pattern)>) -> Self {
-        let mut index: Vec<(&'static str, HashMap<String, Vec<usize>>)> =
-            INDEX_FIELDS.iter().map(|f| (*f, HashMap::new())).collect();
-        let mut unindexed = Vec::new();
-        'rules: for (i, (_, pattern)) in rules.iter().enumerate() {
-            for (field, map) in &mut index {
-                if let Some(values) = pattern.root.required_strings(field) {
-                    for v in values {
-                        let entry = map.entry(v.to_string()).or_default();
-                        // A value listed twice in one rule must not offer the rule twice.
-                        if entry.last() != Some(&i) {
-                            entry.push(i);
-                        }
-                    }
-                    continue 'rules;
-                }
-            }
-            unindexed.push(i);
-        }
-        Ruleset {
-            rules,
-            index,
-            unindexed,
-        }
+        let index = RuleIndex::build(rules.iter().map(|(_, p)| &p.root));
+        Ruleset { rules, index }
     }
 
     /// Names of the rules whose pattern matches the event, in rule order.
@@ -57,25 +29,15 @@ impl Ruleset {
         let Value::Object(map) = &*event else {
             return Vec::new();
         };
-        let mut candidates = self.unindexed.clone();
-        for (field, values) in &self.index {
-            let mut add = |s: &str| {
-                if let Some(rules) = values.get(s) {
-                    candidates.extend_from_slice(rules);
-                }
-            };
-            match map.get(*field) {
-                Some(Value::String(s)) => add(s),
-                Some(Value::Array(items)) => strings_in(items, &mut add),
-                _ => {}
-            }
-        }
-        candidates.sort_unstable();
-        candidates.dedup();
-        candidates
+        let whole_match = |rule: u32| {
+            self.rules
+                .get(rule as usize)
+                .is_some_and(|(_, p)| p.matches_normalized(&event))
+        };
+        self.index
+            .matching(map, whole_match)
             .into_iter()
-            .filter_map(|i| self.rules.get(i))
-            .filter(|(_, p)| p.matches_normalized(&event))
+            .filter_map(|i| self.rules.get(i as usize))
             .map(|(name, _)| name.as_str())
             .collect()
     }
@@ -86,16 +48,6 @@ impl Ruleset {
 
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
-    }
-}
-
-fn strings_in(items: &[Value], add: &mut impl FnMut(&str)) {
-    for item in items {
-        match item {
-            Value::String(s) => add(s),
-            Value::Array(inner) => strings_in(inner, add),
-            _ => {}
-        }
     }
 }
 

@@ -86,22 +86,18 @@ impl Node {
         }) && self.ors.iter().all(|g| g.iter().any(|a| a.absent_ok));
     }
 
-    /// The strings a top-level field must equal for this node to match, when its only tests
-    /// are plain exact strings; lets a rule set skip rules without evaluating them.
-    pub(crate) fn required_strings(&self, name: &str) -> Option<Vec<&str>> {
-        let field = self.fields.iter().find(|f| f.name == name)?;
-        if field.sub.is_some() {
-            return None;
-        }
-        field
-            .leaf
-            .as_ref()?
+    /// The fields of this node: name, tests on the values at that name, and the node below it.
+    pub(crate) fn fields(
+        &self,
+    ) -> impl Iterator<Item = (&str, Option<&[Condition]>, Option<&Node>)> {
+        self.fields
             .iter()
-            .map(|c| match c {
-                Condition::Str { text, ip: None } => Some(text.as_str()),
-                _ => None,
-            })
-            .collect()
+            .map(|f| (f.name.as_str(), f.leaf.as_deref(), f.sub.as_ref()))
+    }
+
+    /// The `$or` groups of this node; each needs one of its alternatives.
+    pub(crate) fn or_groups(&self) -> &[Vec<Node>] {
+        &self.ors
     }
 
     pub(crate) fn is_empty(&self) -> bool {

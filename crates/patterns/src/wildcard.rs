@@ -7,7 +7,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 /// A compiled wildcard: literal pieces that lie between the stars.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Wildcard {
     /// Literal pieces; `pieces.len() == stars + 1`.
     pieces: Vec<Vec<u8>>,
