@@ -3,6 +3,7 @@
 
 mod api;
 mod events;
+mod pipeline;
 mod processor;
 mod stream;
 mod tasks;
