@@ -88,10 +88,13 @@ impl Condition {
 
 /// Whether the tests of one field (any of them) accept the scalars found at its path. No
 /// scalars means the field is absent, which only `exists: false` accepts.
-pub(crate) fn field_accepts(conditions: &[Condition], scalars: &[&Value]) -> bool {
+pub(crate) fn field_accepts<'v>(
+    conditions: &[Condition],
+    scalars: impl Iterator<Item = &'v Value> + Clone,
+) -> bool {
     conditions.iter().any(|c| match c {
-        Condition::Exists(want) => scalars.is_empty() != *want,
-        other => scalars.iter().any(|s| other.accepts(s)),
+        Condition::Exists(want) => scalars.clone().next().is_none() != *want,
+        other => scalars.clone().any(|s| other.accepts(s)),
     })
 }
 

@@ -7,11 +7,10 @@
 //! (anything-but, wildcard, cidr, IP-address strings, `exists: true`) key a branch on the field
 //! being present at all, which is still a superset of the values they accept.
 
-use std::collections::HashMap;
-
 use serde_json::Value;
 
 use crate::condition::{Condition, number_text};
+use crate::fast_hash::FastMap;
 use crate::ignore_case;
 use crate::intervals::Intervals;
 use crate::numeric::{self, Range};
@@ -46,7 +45,7 @@ type Ids = Vec<u32>;
 /// Prefixes (or suffixes) by text, with the distinct lengths to cut event strings at.
 #[derive(Debug, Clone, Default)]
 struct Affixes {
-    texts: HashMap<String, Ids>,
+    texts: FastMap<String, Ids>,
     lengths: Vec<usize>,
 }
 
@@ -94,14 +93,14 @@ fn extend(out: &mut Ids, ids: Option<&Ids>) {
 /// Branches keyed on one path.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct KeyIndex {
-    strings: HashMap<String, Ids>,
-    numbers: HashMap<i64, Ids>,
+    strings: FastMap<String, Ids>,
+    numbers: FastMap<i64, Ids>,
     /// Numbers AWS cannot scale, by their text.
-    number_texts: HashMap<String, Ids>,
+    number_texts: FastMap<String, Ids>,
     trues: Ids,
     falses: Ids,
     nulls: Ids,
-    folded: HashMap<String, Ids>,
+    folded: FastMap<String, Ids>,
     prefixes: Affixes,
     suffixes: Affixes,
     folded_prefixes: Affixes,
@@ -161,13 +160,14 @@ impl KeyIndex {
         }
     }
 
-    /// Appends the branches whose key accepts one of `scalars` (possibly more than once).
-    pub(crate) fn candidates(&self, scalars: &[&Value], out: &mut Ids) {
+    /// Appends the branches whose key accepts one of the scalars of one path's (path, scalar)
+    /// pairs, possibly more than once.
+    pub(crate) fn candidates(&self, scalars: &[(u32, &Value)], out: &mut Ids) {
         if scalars.is_empty() {
             return;
         }
         out.extend_from_slice(&self.present);
-        for value in scalars {
+        for (_, value) in scalars {
             match value {
                 Value::String(s) => self.string_candidates(s, out),
                 Value::Number(n) => {

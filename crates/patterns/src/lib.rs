@@ -16,6 +16,7 @@ mod doc_examples;
 mod error;
 mod event;
 mod expr;
+mod fast_hash;
 mod ignore_case;
 mod intervals;
 mod key_index;

@@ -6,9 +6,9 @@
 //! Arrays are looked through (as matching does) and objects found inside arrays are recorded,
 //! because there AWS demands that one element satisfy all tests below that path.
 
-use std::collections::HashMap;
-
 use serde_json::{Map, Value};
+
+use crate::fast_hash::FastMap;
 
 /// Path id of the event root.
 const ROOT: u32 = 0;
@@ -16,13 +16,13 @@ const ROOT: u32 = 0;
 #[derive(Debug, Clone)]
 pub(crate) struct Paths {
     /// Children of each path, by the next name segment; index = path id.
-    children: Vec<HashMap<String, u32>>,
+    children: Vec<FastMap<String, u32>>,
 }
 
 impl Default for Paths {
     fn default() -> Self {
         Paths {
-            children: vec![HashMap::new()],
+            children: vec![FastMap::default()],
         }
     }
 }
@@ -39,7 +39,7 @@ impl Paths {
             };
             at = *children.entry((*segment).to_string()).or_insert(next);
             if at == next {
-                self.children.push(HashMap::new());
+                self.children.push(FastMap::default());
             }
         }
         at
@@ -51,17 +51,14 @@ impl Paths {
 
     /// The scalars of `event` at every known path, grouped by path.
     pub(crate) fn flatten<'e>(&self, event: &'e Map<String, Value>) -> Flat<'e> {
-        let mut pairs = Vec::new();
+        let mut pairs = Vec::with_capacity(16);
         let mut object_arrays = Vec::new();
         self.visit_object(event, ROOT, false, &mut pairs, &mut object_arrays);
-        // Stable, so values keep event order within a path (not needed, but deterministic).
         pairs.sort_by_key(|(path, _)| *path);
         object_arrays.sort_unstable();
         object_arrays.dedup();
-        let (paths, scalars) = pairs.into_iter().unzip();
         Flat {
-            paths,
-            scalars,
+            pairs,
             object_arrays,
         }
     }
@@ -119,28 +116,26 @@ impl Paths {
 /// An event's scalars by path id, sorted by path.
 #[derive(Debug, Default)]
 pub(crate) struct Flat<'e> {
-    paths: Vec<u32>,
-    scalars: Vec<&'e Value>,
+    pairs: Vec<(u32, &'e Value)>,
     /// Paths at which the event holds an object inside an array.
     pub(crate) object_arrays: Vec<u32>,
 }
 
 impl<'e> Flat<'e> {
-    /// The scalars at one path (empty when the field is absent or holds no scalar).
-    pub(crate) fn at(&self, path: u32) -> &[&'e Value] {
-        let from = self.paths.partition_point(|p| *p < path);
-        let to = self.paths.partition_point(|p| *p <= path);
-        self.scalars.get(from..to).unwrap_or(&[])
+    /// The scalars at one path (none when the field is absent or holds no scalar).
+    pub(crate) fn at(&self, path: u32) -> impl Iterator<Item = &'e Value> + Clone + '_ {
+        let from = self.pairs.partition_point(|(p, _)| *p < path);
+        let to = self.pairs.partition_point(|(p, _)| *p <= path);
+        self.pairs
+            .get(from..to)
+            .unwrap_or(&[])
+            .iter()
+            .map(|(_, v)| *v)
     }
 
-    /// Each path present, with its scalars.
-    pub(crate) fn groups(&self) -> impl Iterator<Item = (u32, &[&'e Value])> {
-        let mut start = 0;
-        self.paths.chunk_by(|a, b| a == b).filter_map(move |chunk| {
-            let from = start;
-            start += chunk.len();
-            Some((*chunk.first()?, self.scalars.get(from..start)?))
-        })
+    /// Each path present, with its (path, scalar) pairs.
+    pub(crate) fn groups(&self) -> impl Iterator<Item = &[(u32, &'e Value)]> {
+        self.pairs.chunk_by(|a, b| a.0 == b.0)
     }
 }
 
@@ -159,8 +154,8 @@ mod tests {
             unreachable!()
         };
         let flat = paths.flatten(map);
-        assert_eq!(flat.at(a_b), [&json!(1), &json!(2)]);
-        assert!(flat.at(c).is_empty());
+        assert_eq!(flat.at(a_b).collect::<Vec<_>>(), [&json!(1), &json!(2)]);
+        assert_eq!(flat.at(c).count(), 0);
         assert_eq!(flat.object_arrays, vec![paths.intern(&["a"]), a_b]);
         assert_eq!(flat.groups().count(), 1);
     }

@@ -180,9 +180,9 @@ impl RuleIndex {
     ) -> Vec<u32> {
         let flat = self.paths.flatten(event);
         let mut offered = self.unkeyed.clone();
-        for (path, scalars) in flat.groups() {
-            if let Some(keys) = self.keys.get(path as usize) {
-                keys.candidates(scalars, &mut offered);
+        for pairs in flat.groups() {
+            if let Some(keys) = pairs.first().and_then(|(p, _)| self.keys.get(*p as usize)) {
+                keys.candidates(pairs, &mut offered);
             }
         }
         offered.sort_unstable();

@@ -69,6 +69,15 @@ mod tests {
             p(json!({"detail": {"n": [1]}})),
             p(json!({"source": ["c"], "$or": [{"x": ["1"]}, {"y": ["2"]}]})),
             p(json!({"source.sub": ["s"]})),
+            // 3^4 = 81 branches: past the expansion limit, evaluated whole.
+            p(json!({
+                "a": {"$or": [{"p": ["1"]}, {"q": ["1"]}, {"r": ["1"]}]},
+                "b": {"$or": [{"p": ["1"]}, {"q": ["1"]}, {"r": ["1"]}]},
+                "c": {"$or": [{"p": ["1"]}, {"q": ["1"]}, {"r": ["1"]}]},
+                "x": {"$or": [{"p": ["1"]}, {"q": ["1"]}, {"r": ["1"]}]}
+            })),
+            // One element of `items` must hold both values.
+            p(json!({"items": {"k": ["a"], "v": [1]}})),
         ];
         let rules = Ruleset::new(
             patterns
@@ -83,6 +92,10 @@ mod tests {
             json!({"source": "abc", "detail-type": "U"}),
             json!({"source.sub": "s"}),
             json!("not an object"),
+            json!({"a": {"q": "1"}, "b": {"r": "1"}, "c": {"p": "1"}, "x": {"q": "1"}}),
+            json!({"a": {"q": "1"}, "b": {"r": "1"}, "c": {"p": "2"}, "x": {"q": "1"}}),
+            json!({"items": [{"k": "a", "v": 2}, {"k": "b", "v": 1}]}),
+            json!({"items": [{"k": "a", "v": 2}, {"k": "a", "v": 1}]}),
         ];
         for e in &events {
             let expected: Vec<String> = patterns
@@ -93,5 +106,8 @@ mod tests {
                 .collect();
             assert_eq!(rules.matching(e), expected, "event {e}");
         }
+        assert_eq!(rules.matching(&events[5]), ["6"]);
+        assert_eq!(rules.matching(&events[8]), ["7"]);
+        assert!(Ruleset::default().matching(&events[0]).is_empty());
     }
 }
