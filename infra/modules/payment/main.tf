@@ -227,6 +227,7 @@ resource "aws_api_gateway_deployment" "this" {
 }
 
 resource "aws_cloudwatch_log_group" "access" {
+  #checkov:skip=CKV_AWS_338:Retention is a per-environment choice (log_retention_days: 7 in dev, 365 in envs/prod.tfvars).
   name              = "/aws/apigateway/${var.name_prefix}-api/access"
   retention_in_days = var.log_retention_days
   kms_key_id        = module.key.arn

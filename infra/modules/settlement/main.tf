@@ -74,6 +74,7 @@ module "function" {
 # State machine
 
 resource "aws_cloudwatch_log_group" "state_machine" {
+  #checkov:skip=CKV_AWS_338:Retention is a per-environment choice (log_retention_days: 7 in dev, 365 in envs/prod.tfvars).
   name              = "/aws/vendedlogs/states/${var.name_prefix}-settlement"
   retention_in_days = var.log_retention_days
   kms_key_id        = module.key.arn
