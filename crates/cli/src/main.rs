@@ -1,6 +1,7 @@
 //! The `eventpay` command: runs the system on one machine (`up`), checks any deployment
 //! end to end (`smoke`), and mirrors the EventBridge and Step Functions tools locally.
 
+mod deploy;
 mod events;
 mod input;
 mod smoke;
@@ -32,6 +33,10 @@ enum Command {
     /// Step Functions tools: run or validate a state machine locally.
     #[command(subcommand)]
     States(states::StatesCommand),
+    /// Deploy to AWS: package the functions, then terraform apply module by module (quote, payment, platform, settlement).
+    Deploy(deploy::DeployArgs),
+    /// Remove the AWS deployment: terraform destroy module by module in the reverse order.
+    Destroy(deploy::DestroyArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -52,6 +57,8 @@ fn main() -> std::process::ExitCode {
             Command::Smoke(args) => smoke::run(args).await,
             Command::Events(cmd) => events::run(cmd),
             Command::States(cmd) => states::run(cmd).await,
+            Command::Deploy(args) => deploy::deploy(args),
+            Command::Destroy(args) => deploy::destroy(args),
         }
     });
     match result {
