@@ -31,7 +31,6 @@ module "payment" {
   openapi_path               = "${local.spec_dir}/openapi.yaml"
   api_integrations           = module.quote.api_integrations
   quote_signing_key_arn      = module.quote.signing_key_arn
-  quote_ttl_secs             = var.quote_ttl_secs
   table_deletion_protection  = var.table_deletion_protection
   throttling_rate_limit      = var.api_throttling_rate_limit
   throttling_burst_limit     = var.api_throttling_burst_limit

@@ -84,6 +84,7 @@ locals {
   functions = {
     "create-payment" = {
       description = "POST /payments: turn a quote into a PENDING payment (idempotent)."
+      verifies    = true
       statements = [
         {
           sid       = "WritePayments"
@@ -100,6 +101,7 @@ locals {
     }
     "get-payment" = {
       description = "GET /payments/{payment_id}: read one payment."
+      verifies    = false
       statements = [
         {
           sid       = "ReadPayments"
@@ -111,6 +113,7 @@ locals {
     }
     "list-payments" = {
       description = "GET /payments: list payments newest first, paginated."
+      verifies    = false
       statements = [
         {
           sid       = "QueryPaymentIndexes"
@@ -133,11 +136,11 @@ module "function" {
   architecture       = var.lambda_architecture
   kms_key_arn        = module.key.arn
   log_retention_days = var.log_retention_days
-  environment = {
-    EVENTPAY_TABLE          = aws_dynamodb_table.payments.name
-    EVENTPAY_QUOTE_KEY_ID   = var.quote_signing_key_arn
-    EVENTPAY_QUOTE_TTL_SECS = tostring(var.quote_ttl_secs)
-  }
+  # create-payment verifies quote tokens with the quote module's key.
+  environment = merge(
+    { EVENTPAY_TABLE = aws_dynamodb_table.payments.name },
+    each.value.verifies ? { EVENTPAY_QUOTE_KEY_ID = var.quote_signing_key_arn } : {},
+  )
   policy_statements = each.value.statements
 }
 

@@ -70,17 +70,6 @@ variable "quote_signing_key_arn" {
   }
 }
 
-variable "quote_ttl_secs" {
-  description = "Lifetime of a quote in seconds, as the quote function (EVENTPAY_QUOTE_TTL_SECS)."
-  type        = number
-  default     = 300
-
-  validation {
-    condition     = var.quote_ttl_secs >= 1 && var.quote_ttl_secs <= 86400
-    error_message = "quote_ttl_secs must be from 1 to 86400."
-  }
-}
-
 variable "table_deletion_protection" {
   description = "Protect the payments table against deletion (turn on in production)."
   type        = bool
