@@ -144,8 +144,10 @@ impl PaymentStore for DynamoStore {
         {
             return Ok(CreateOutcome::Existing(existing));
         }
+        // Either the id exists (never overwritten) or a concurrent request holds the key and has
+        // not committed yet: both are conflicts the client may retry.
         Err(StoreError::Conflict(format!(
-            "payment {} already exists",
+            "payment {} could not be written: it exists already or a concurrent request holds its idempotency key",
             payment.payment_id
         )))
     }
