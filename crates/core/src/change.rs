@@ -11,7 +11,9 @@ pub struct ChangeRecord {
     /// yields the same event.
     pub event_id: String,
     pub event_name: ChangeKind,
-    pub sequence_number: i64,
+    /// The stream's sequence number: decimal digits, up to 40 on DynamoDB Streams (kept as text,
+    /// since it does not fit a 64-bit integer).
+    pub sequence_number: String,
     pub payment_id: String,
     pub old_image: Option<Payment>,
     pub new_image: Payment,

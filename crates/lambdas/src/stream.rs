@@ -53,19 +53,6 @@ impl Image {
     }
 }
 
-/// DynamoDB Streams sequence numbers are decimal strings of up to 40 digits; `ChangeRecord`
-/// holds an i64. Nothing downstream orders by it (the event id comes from `eventID`), so a
-/// number too large keeps its last 18 digits.
-pub fn sequence_number(raw: Option<&str>) -> i64 {
-    let raw = raw.unwrap_or_default();
-    raw.parse::<i64>().unwrap_or_else(|_| {
-        let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
-        digits[digits.len().saturating_sub(18)..]
-            .parse()
-            .unwrap_or_default()
-    })
-}
-
 /// The change record of one stream record; `None` for what is not a payment change (an
 /// idempotency item, a removal).
 pub fn change_record(record: &EventRecord) -> Result<Option<ChangeRecord>, StreamError> {
@@ -95,7 +82,7 @@ pub fn change_record(record: &EventRecord) -> Result<Option<ChangeRecord>, Strea
     Ok(Some(ChangeRecord {
         event_id: record.event_id.clone(),
         event_name,
-        sequence_number: sequence_number(record.change.sequence_number.as_deref()),
+        sequence_number: record.change.sequence_number.clone().unwrap_or_default(),
         payment_id: new_image.payment_id.clone(),
         old_image,
         new_image,

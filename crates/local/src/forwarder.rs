@@ -38,7 +38,7 @@ pub async fn forward_batch(db: &Db, queue_name: &str) -> Result<Pass, LocalError
                 let record = ChangeRecord {
                     event_id: format!("stream-{seq}"),
                     event_name: if event_name == "INSERT" { ChangeKind::Insert } else { ChangeKind::Modify },
-                    sequence_number: *seq,
+                    sequence_number: seq.to_string(),
                     payment_id: payment_id.clone(),
                     old_image: old.as_deref().map(serde_json::from_str).transpose()?,
                     new_image: serde_json::from_str(new)?,

@@ -40,7 +40,7 @@ fn change(seq: i64, old: Option<&Payment>, new: &Payment) -> String {
         } else {
             ChangeKind::Insert
         },
-        sequence_number: seq,
+        sequence_number: seq.to_string(),
         payment_id: new.payment_id.clone(),
         old_image: old.cloned(),
         new_image: new.clone(),
