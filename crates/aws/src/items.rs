@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SecondsFormat, Utc};
-use eventpay_core::{DomainError, Payment, PaymentStatus, StoreError};
+use eventpay_core::{Payment, PaymentStatus, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AwsError;
@@ -116,12 +116,7 @@ pub fn encode_cursor(p: &Payment) -> String {
 
 /// The `ExclusiveStartKey` a cursor stands for, in the index the listing reads.
 pub fn decode_cursor(cursor: &str, status: Option<PaymentStatus>) -> Result<Item, StoreError> {
-    let invalid = || {
-        StoreError::Domain(DomainError::InvalidField {
-            field: "cursor".into(),
-            reason: "is not a cursor returned by this API".into(),
-        })
-    };
+    let invalid = StoreError::invalid_cursor;
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
     if c.pk.is_empty() || !c.sk.ends_with(&format!("#{}", c.pk)) {

@@ -27,6 +27,15 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// A listing cursor this API did not hand out (or one that was altered): the same answer
+    /// from every store, 422 `invalid_field`.
+    pub fn invalid_cursor() -> StoreError {
+        StoreError::Domain(DomainError::InvalidField {
+            field: "cursor".into(),
+            reason: "is not a cursor returned by this API".into(),
+        })
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             StoreError::NotFound(_) => "not_found",

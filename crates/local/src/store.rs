@@ -5,9 +5,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use eventpay_core::{
-    CreateOutcome, DomainError, Page, Payment, PaymentStatus, PaymentStore, StoreError,
-};
+use eventpay_core::{CreateOutcome, Page, Payment, PaymentStatus, PaymentStore, StoreError};
 use rusqlite::{OptionalExtension, Transaction, params};
 use tokio::sync::Notify;
 
@@ -71,12 +69,7 @@ fn encode_cursor(seq: i64) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Result<i64, StoreError> {
-    let invalid = || {
-        StoreError::Domain(DomainError::InvalidField {
-            field: "cursor".into(),
-            reason: "is not a cursor returned by this API".into(),
-        })
-    };
+    let invalid = StoreError::invalid_cursor;
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
     text.strip_prefix(CURSOR_PREFIX)
