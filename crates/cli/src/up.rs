@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use eventpay_local::{Config, Durability, LocalError};
+use eventpay_local::{Config, Durability, LocalError, Retention};
 use rust_decimal::Decimal;
 
 #[derive(Args)]
@@ -39,6 +39,15 @@ pub struct UpArgs {
     /// `normal` survives a crash of the process; `full` also survives power loss (slower commits).
     #[arg(long, env = "EVENTPAY_DURABILITY", value_enum, default_value_t = DurabilityArg::Normal)]
     durability: DurabilityArg,
+    /// Hours a change-stream record is kept after it was forwarded (DynamoDB Streams: 24).
+    #[arg(long, env = "EVENTPAY_STREAM_RETENTION_HOURS", default_value_t = 24)]
+    stream_retention_hours: u64,
+    /// Days a finished execution and its history are kept (Standard workflows: 90).
+    #[arg(long, env = "EVENTPAY_HISTORY_RETENTION_DAYS", default_value_t = 90)]
+    history_retention_days: u64,
+    /// Days an audit-log entry is kept (the log group's retention on AWS).
+    #[arg(long, env = "EVENTPAY_AUDIT_RETENTION_DAYS", default_value_t = 30)]
+    audit_retention_days: u64,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "EVENTPAY_LOG_JSON")]
     log_json: bool,
@@ -81,6 +90,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         durability: match args.durability {
             DurabilityArg::Normal => Durability::Normal,
             DurabilityArg::Full => Durability::Full,
+        },
+        retention: Retention {
+            stream: Duration::from_secs(args.stream_retention_hours.saturating_mul(3600)),
+            history: Duration::from_secs(args.history_retention_days.saturating_mul(86_400)),
+            audit: Duration::from_secs(args.audit_retention_days.saturating_mul(86_400)),
         },
     };
     let data_dir = config.data_dir.clone();

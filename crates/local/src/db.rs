@@ -1,10 +1,16 @@
-//! The embedded SQLite database: one file in the data dir, WAL mode, schema, and the
-//! blocking-transaction helper every stage uses so that a hand-off commits atomically.
+//! The embedded SQLite database: one file in the data dir, WAL mode, the schema, and the two ways
+//! in: [`Db::write`] queues a unit of work to the one writer thread, which commits the work of
+//! every caller waiting at that moment in one transaction (group commit); [`Db::read`] runs on a
+//! small pool of read connections beside it (WAL lets readers run during a write).
 
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 
 use rusqlite::{Connection, Transaction};
+use serde::Serialize;
+use tokio::sync::oneshot;
 
 use crate::error::LocalError;
 
@@ -16,81 +22,90 @@ pub enum Durability {
     Full,
 }
 
-pub(crate) const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS payments (
-    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
-    payment_id      TEXT NOT NULL UNIQUE,
-    idempotency_key TEXT UNIQUE,
-    fingerprint     TEXT NOT NULL,
-    status          TEXT NOT NULL,
-    body            TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS payments_status ON payments(status, seq);
--- The change stream of the payments table (NEW_AND_OLD_IMAGES), written in the same transaction as the change.
-CREATE TABLE IF NOT EXISTS stream (
-    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
-    payment_id TEXT NOT NULL,
-    event_name TEXT NOT NULL,
-    old_image  TEXT,
-    new_image  TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS cursors (
-    name     TEXT PRIMARY KEY,
-    position INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS messages (
-    id            INTEGER PRIMARY KEY AUTOINCREMENT,
-    queue         TEXT NOT NULL,
-    message_id    TEXT NOT NULL UNIQUE,
-    body          TEXT NOT NULL,
-    receive_count INTEGER NOT NULL DEFAULT 0,
-    visible_at    INTEGER NOT NULL,
-    sent_at       INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS messages_visible ON messages(queue, visible_at, id);
-CREATE TABLE IF NOT EXISTS audit_log (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id   TEXT NOT NULL,
-    rule       TEXT NOT NULL,
-    message    TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    UNIQUE(event_id, rule)
-);
-CREATE TABLE IF NOT EXISTS notifications (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    dedupe_key TEXT UNIQUE,
-    topic      TEXT NOT NULL,
-    subject    TEXT,
-    message    TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS executions (
-    seq               INTEGER PRIMARY KEY AUTOINCREMENT,
-    execution_arn     TEXT NOT NULL UNIQUE,
-    name              TEXT NOT NULL UNIQUE,
-    state_machine_arn TEXT NOT NULL,
-    status            TEXT NOT NULL,
-    input             TEXT NOT NULL,
-    start_date        TEXT NOT NULL,
-    stop_date         TEXT,
-    state             TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS executions_status ON executions(status);
-CREATE TABLE IF NOT EXISTS history (
-    execution_arn TEXT NOT NULL,
-    id            INTEGER NOT NULL,
-    event         TEXT NOT NULL,
-    PRIMARY KEY (execution_arn, id)
-);
-"#;
+impl Durability {
+    fn pragma(self) -> &'static str {
+        match self {
+            Durability::Normal => "NORMAL",
+            Durability::Full => "FULL",
+        }
+    }
+}
 
-/// A shared handle on the database. Writes go through one connection (SQLite has one writer
-/// anyway); reads use their own connection so WAL lets them run beside a write.
+/// The database file inside the data dir.
+pub const DB_FILE: &str = "eventpay.sqlite3";
+
+/// At most this many callers' work in one transaction: bounds the latency a batch adds and the
+/// size of a rollback if the commit itself fails.
+const MAX_BATCH: usize = 512;
+/// Read connections: enough for the HTTP GETs, the task handlers' reads and the inspection
+/// endpoints to run beside each other on two cores.
+const READERS: usize = 4;
+
+/// One caller's unit of work, queued for the writer. `run` executes it inside the batch's
+/// transaction and keeps its result; `answer` tells the caller once the commit outcome is known
+/// (a job that never ran is answered with the error that stopped it).
+trait Job: Send {
+    fn run(&mut self, tx: &Transaction<'_>) -> bool;
+    fn answer(self: Box<Self>, commit: Result<(), String>);
+}
+
+struct Typed<T, F> {
+    work: Option<F>,
+    result: Option<Result<T, LocalError>>,
+    reply: oneshot::Sender<Result<T, LocalError>>,
+}
+
+impl<T, F> Job for Typed<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Transaction<'_>) -> Result<T, LocalError> + Send + 'static,
+{
+    fn run(&mut self, tx: &Transaction<'_>) -> bool {
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| work(tx)))
+            .unwrap_or_else(|_| Err(LocalError::Io("a database write panicked".into())));
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
+    }
+
+    fn answer(self: Box<Self>, commit: Result<(), String>) {
+        let answer = match (self.result, commit) {
+            (Some(result), Ok(())) => result,
+            // Its own failure says more than the commit's: its changes were rolled back anyway.
+            (Some(Err(e)), Err(_)) => Err(e),
+            (_, Err(e)) => Err(LocalError::Io(format!("commit failed: {e}"))),
+            (None, Ok(())) => Err(LocalError::Io("the write was not run".into())),
+        };
+        let _ = self.reply.send(answer);
+    }
+}
+
+/// Counters of the writer, for `/_local/` and the benchmark's profile.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    pub commits: AtomicU64,
+    pub writes: AtomicU64,
+    pub failed_writes: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct WriterFigures {
+    pub commits: u64,
+    pub writes: u64,
+    pub failed_writes: u64,
+}
+
+/// A shared handle on the database. Cloning is cheap; the writer thread ends when the last
+/// handle is dropped, after committing what was queued.
 #[derive(Clone)]
 pub struct Db {
-    writer: Arc<Mutex<Connection>>,
-    reader: Arc<Mutex<Connection>>,
+    jobs: mpsc::Sender<Box<dyn Job>>,
+    readers: Arc<ReadPool>,
+    stats: Arc<WriterStats>,
+    path: Arc<PathBuf>,
 }
 
 impl Db {
@@ -101,66 +116,174 @@ impl Db {
                 data_dir.display()
             ))
         })?;
-        let path = data_dir.join("eventpay.sqlite3");
+        let path = data_dir.join(DB_FILE);
         let writer = open_connection(&path, durability)?;
-        writer.execute_batch(SCHEMA)?;
-        let reader = open_connection(&path, durability)?;
+        crate::schema::migrate(&writer)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let c = open_connection(&path, durability)?;
+                c.execute_batch("PRAGMA query_only=ON;")?;
+                Ok(Mutex::new(c))
+            })
+            .collect::<Result<Vec<_>, LocalError>>()?;
+        let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
+        let stats = Arc::new(WriterStats::default());
+        let thread_stats = stats.clone();
+        std::thread::Builder::new()
+            .name("eventpay-writer".into())
+            .spawn(move || run_writer(writer, queue, &thread_stats))
+            .map_err(|e| LocalError::Io(format!("cannot start the database writer: {e}")))?;
         Ok(Db {
-            writer: Arc::new(Mutex::new(writer)),
-            reader: Arc::new(Mutex::new(reader)),
+            jobs,
+            readers: Arc::new(ReadPool {
+                conns: readers,
+                next: AtomicUsize::new(0),
+            }),
+            stats,
+            path: Arc::new(path),
         })
     }
 
-    /// Runs `work` in one write transaction on a blocking thread; commits if it returns Ok.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn writer_figures(&self) -> WriterFigures {
+        WriterFigures {
+            commits: self.stats.commits.load(Ordering::Relaxed),
+            writes: self.stats.writes.load(Ordering::Relaxed),
+            failed_writes: self.stats.failed_writes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Queues `work` for the writer, which runs it in a savepoint of the current batch's
+    /// transaction: if `work` fails, only its own changes are rolled back and only its caller
+    /// gets the error. Answers after the batch has committed, so Ok means durable.
     pub async fn write<T, F>(&self, work: F) -> Result<T, LocalError>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T, LocalError> + Send + 'static,
     {
-        let conn = self.writer.clone();
-        run_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| LocalError::Poisoned)?;
-            let tx = guard.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let value = work(&tx)?;
-            tx.commit()?;
-            Ok(value)
-        })
-        .await
+        let (reply, answer) = oneshot::channel::<Result<T, LocalError>>();
+        let job = Typed {
+            work: Some(work),
+            result: None,
+            reply,
+        };
+        self.jobs
+            .send(Box::new(job))
+            .map_err(|_| LocalError::Io("the database writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| LocalError::Io("the database writer has stopped".into()))?
     }
 
-    /// Runs `work` on the read connection, on a blocking thread.
+    /// Runs `work` on one of the read connections, on a blocking thread.
     pub async fn read<T, F>(&self, work: F) -> Result<T, LocalError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, LocalError> + Send + 'static,
     {
-        let conn = self.reader.clone();
-        run_blocking(move || {
-            let guard = conn.lock().map_err(|_| LocalError::Poisoned)?;
-            work(&guard)
-        })
-        .await
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || pool.with(work))
+            .await
+            .map_err(|e| LocalError::Io(format!("database reader stopped: {e}")))?
     }
 }
 
-async fn run_blocking<T, F>(work: F) -> Result<T, LocalError>
-where
-    T: Send + 'static,
-    F: FnOnce() -> Result<T, LocalError> + Send + 'static,
-{
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| LocalError::Io(format!("database worker stopped: {e}")))?
+/// Read connections handed out round-robin; a busy one is skipped if another is free.
+struct ReadPool {
+    conns: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+}
+
+impl ReadPool {
+    fn with<T>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, LocalError>,
+    ) -> Result<T, LocalError> {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = self.conns.len();
+        for i in 0..n {
+            if let Ok(guard) = self.conns[(start + i) % n].try_lock() {
+                return work(&guard);
+            }
+        }
+        let guard = self.conns[start % n]
+            .lock()
+            .map_err(|_| LocalError::Poisoned)?;
+        work(&guard)
+    }
+}
+
+/// The writer thread: takes every job waiting, runs them in one transaction, commits once, then
+/// answers each caller. Ends when every `Db` handle is gone.
+fn run_writer(mut conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, stats: &WriterStats) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&mut conn, batch, stats);
+    }
+}
+
+/// Runs each job in a savepoint of one transaction (a failing job rolls back to it, alone),
+/// commits once, then answers every caller with the outcome.
+fn commit_batch(conn: &mut Connection, mut batch: Vec<Box<dyn Job>>, stats: &WriterStats) {
+    let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot begin a write transaction");
+            for job in batch {
+                job.answer(Err(e.to_string()));
+            }
+            return;
+        }
+    };
+    let mut failed = 0;
+    for job in &mut batch {
+        if tx.execute_batch("SAVEPOINT job").is_err() {
+            failed += 1;
+            continue;
+        }
+        let end = if job.run(&tx) {
+            "RELEASE job"
+        } else {
+            failed += 1;
+            "ROLLBACK TO job; RELEASE job"
+        };
+        if let Err(e) = tx.execute_batch(end) {
+            tracing::error!(error = %e, "cannot end a write's savepoint");
+        }
+    }
+    let outcome = tx.commit().map_err(|e| e.to_string());
+    match &outcome {
+        Ok(()) => {
+            stats.commits.fetch_add(1, Ordering::Relaxed);
+            stats
+                .writes
+                .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            stats.failed_writes.fetch_add(failed, Ordering::Relaxed);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, writes = batch.len(), "a group commit failed; its writers are told")
+        }
+    }
+    for job in batch {
+        job.answer(outcome.clone());
+    }
 }
 
 fn open_connection(path: &Path, durability: Durability) -> Result<Connection, LocalError> {
     let conn = Connection::open(path)?;
-    let sync = match durability {
-        Durability::Normal => "NORMAL",
-        Durability::Full => "FULL",
-    };
     conn.execute_batch(&format!(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;"
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous={}; PRAGMA busy_timeout=5000; \
+         PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;",
+        durability.pragma()
     ))?;
     Ok(conn)
 }
@@ -168,4 +291,108 @@ fn open_connection(path: &Path, durability: Durability) -> Result<Connection, Lo
 /// Milliseconds since the Unix epoch: the queue's clock for visibility timeouts.
 pub fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::params;
+
+    async fn open() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Durability::Normal).unwrap();
+        db.write(|tx| {
+            tx.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)")?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        (dir, db)
+    }
+
+    async fn keys(db: &Db) -> Vec<String> {
+        db.read(|c| {
+            let mut s = c.prepare("SELECT k FROM t ORDER BY k")?;
+            let rows = s.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<Result<Vec<String>, _>>()?)
+        })
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_write_fails_alone_and_leaves_nothing() {
+        let (_dir, db) = open().await;
+        let mut handles = Vec::new();
+        for i in 0..200 {
+            let db = db.clone();
+            handles.push(tokio::spawn(async move {
+                db.write(move |tx| {
+                    tx.execute(
+                        "INSERT INTO t (k, v) VALUES (?1, ?2)",
+                        params![format!("k{i:03}"), i as i64],
+                    )?;
+                    if i % 10 == 7 {
+                        // Half-done work that then fails: its row must not be committed.
+                        return Err(LocalError::Corrupt(format!("write {i} refuses")));
+                    }
+                    Ok(i)
+                })
+                .await
+            }));
+        }
+        let mut ok = 0;
+        for (i, h) in handles.into_iter().enumerate() {
+            match h.await.unwrap() {
+                Ok(v) => {
+                    assert_eq!(v, i);
+                    ok += 1;
+                }
+                Err(e) => {
+                    assert_eq!(i % 10, 7, "only the refusing writes fail: {e}");
+                    assert!(e.to_string().contains(&format!("write {i} refuses")));
+                }
+            }
+        }
+        assert_eq!(ok, 180);
+        let stored = keys(&db).await;
+        assert_eq!(stored.len(), 180);
+        assert!(stored.iter().all(|k| !k.ends_with('7')));
+        let figures = db.writer_figures();
+        assert!(figures.commits < 200, "writes were grouped: {figures:?}");
+    }
+
+    #[tokio::test]
+    async fn callers_are_answered_after_their_commit_is_visible() {
+        let (_dir, db) = open().await;
+        for i in 0..20 {
+            db.write(move |tx| {
+                tx.execute(
+                    "INSERT INTO t (k, v) VALUES (?1, 1)",
+                    params![format!("a{i:02}")],
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+            // A reader on another connection sees the row as soon as the write has answered.
+            assert_eq!(keys(&db).await.len(), i + 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_constraint_violation_is_the_callers_error() {
+        let (_dir, db) = open().await;
+        let insert = |k: &'static str| {
+            move |tx: &Transaction<'_>| {
+                tx.execute("INSERT INTO t (k, v) VALUES (?1, 1)", params![k])?;
+                Ok(())
+            }
+        };
+        db.write(insert("x")).await.unwrap();
+        let (a, b) = tokio::join!(db.write(insert("x")), db.write(insert("y")));
+        assert!(a.is_err());
+        assert!(b.is_ok());
+        assert_eq!(keys(&db).await, vec!["x".to_string(), "y".to_string()]);
+    }
 }

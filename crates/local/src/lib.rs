@@ -2,21 +2,30 @@
 //! with the semantics of its AWS deployment (change stream, queue with visibility timeout and
 //! dead-letter queue, event bus with EventBridge patterns, Step Functions workflow).
 
+pub mod audit;
 pub mod bus;
+pub mod compact;
 pub mod db;
 pub mod error;
+pub mod executions;
 pub mod forwarder;
 pub mod http;
 pub mod notify;
 pub mod processor;
 pub mod queue;
+pub mod retention;
 pub mod runtime;
+mod schema;
 pub mod spec;
 pub mod stage;
 pub mod store;
+pub mod stream;
 pub mod tasks;
+#[cfg(test)]
+mod testing;
 pub mod workflow;
 
 pub use db::Durability;
 pub use error::{LocalError, SpecError};
-pub use runtime::{Config, load_spec, run};
+pub use retention::Retention;
+pub use runtime::{Config, Runtime, load_spec, run};

@@ -1,18 +1,20 @@
 //! The queue consumer: turns each change record into a domain event on the bus and delivers
-//! it to the matching rules' targets (audit log, notifications, settlement workflow). A batch's
-//! deliveries and the deletion of its messages commit in one transaction; a message that cannot
-//! be processed stays on the queue alone (partial batch failure) and, after `max_receive_count`
-//! receives, goes to the dead-letter queue.
+//! it to the matching rules' targets (audit log, notifications, settlement workflow). The work
+//! (parsing, matching, building entries and executions) happens before the write; the batch's
+//! deliveries and the deletion of its messages then commit in one transaction. A message that
+//! cannot be processed stays on the queue alone (partial batch failure) and, after
+//! `max_receive_count` receives, goes to the dead-letter queue.
 
 use std::sync::Arc;
 
-use rusqlite::{Transaction, params};
+use rusqlite::Transaction;
 use serde_json::Value;
-use tokio::sync::Notify;
 
+use crate::audit;
 use crate::bus::{self, Bus, Delivery};
 use crate::db::{Db, now_millis};
 use crate::error::LocalError;
+use crate::executions::{Live, NewExecution};
 use crate::notify;
 use crate::queue::{self, QueueConfig, Received};
 use crate::spec::TargetKind;
@@ -20,7 +22,9 @@ use crate::stage::Pass;
 use crate::workflow::Workflows;
 use eventpay_core::ChangeRecord;
 
-const BATCH: u32 = 10;
+/// Messages per receive: more than SQS's 10, as a Lambda event source mapping with a batching
+/// window hands a function; fewer commits per message under load.
+const BATCH: u32 = 256;
 
 #[derive(Clone)]
 pub struct Processor {
@@ -28,17 +32,45 @@ pub struct Processor {
     pub queue: QueueConfig,
     pub bus: Arc<Bus>,
     pub workflows: Workflows,
-    pub workflow_wake: Arc<Notify>,
+}
+
+/// A delivery made ready outside the writer.
+enum Prepared {
+    Audit(audit::Entry),
+    Notify {
+        subject: String,
+        message: String,
+        dedupe_key: String,
+    },
+    Start(Box<NewExecution>),
+}
+
+impl Prepared {
+    fn apply(self, tx: &Transaction<'_>) -> Result<Option<Live>, LocalError> {
+        match self {
+            Prepared::Audit(entry) => entry.insert(tx).map(|()| None),
+            Prepared::Notify {
+                subject,
+                message,
+                dedupe_key,
+            } => notify::insert(tx, Some(&subject), &message, Some(&dedupe_key)).map(|_| None),
+            Prepared::Start(start) => start.insert(tx),
+        }
+    }
 }
 
 impl Processor {
     pub async fn process_batch(&self) -> Result<Pass, LocalError> {
-        let cfg = self.queue.clone();
-        let received = self
+        if !self.workflows.has_room() {
+            // The engine wakes this stage once it has worked its backlog down.
+            return Ok(Pass::busy(false));
+        }
+        let (cfg, now) = (self.queue.clone(), now_millis());
+        let (received, exhausted) = self
             .db
-            .write(move |tx| queue::receive(tx, &cfg, BATCH, now_millis()))
+            .read(move |c| queue::visible(c, &cfg, BATCH, now))
             .await?;
-        if received.is_empty() {
+        if received.is_empty() && exhausted.is_empty() {
             let name = self.queue.name.clone();
             let due = self
                 .db
@@ -49,77 +81,107 @@ impl Processor {
                 due_at_ms: due,
             });
         }
-        let mut done: Vec<(i64, Vec<Delivery>)> = Vec::new();
-        for msg in &received {
-            match self.deliveries(msg) {
-                Ok(d) => done.push((msg.id, d)),
-                Err(e) => {
-                    tracing::warn!(message_id = %msg.message_id, receive_count = msg.receive_count, error = %e, "message failed; it stays on the queue")
-                }
-            }
-        }
-        let workflows = self.workflows.clone();
+        let outcomes: Vec<(Received, Option<Vec<Prepared>>)> = received
+            .into_iter()
+            .map(|msg| {
+                let prepared = self.prepare(&msg).map_err(|e| {
+                    tracing::warn!(message_id = %msg.message_id, receive_count = msg.receive_count, error = %e, "message failed; it stays on the queue");
+                }).ok();
+                (msg, prepared)
+            })
+            .collect();
+        let cfg = self.queue.clone();
         let started = self
             .db
             .write(move |tx| {
-                let mut started = false;
-                for (id, deliveries) in &done {
-                    for d in deliveries {
-                        started |= deliver(tx, &workflows, d)?;
-                    }
-                    queue::delete(tx, *id)?;
+                queue::dead_letter(tx, &cfg, &exhausted, now)?;
+                let mut started = Vec::new();
+                for (msg, prepared) in outcomes {
+                    hand_off(tx, &cfg, &msg, prepared, now, &mut started)?;
                 }
                 Ok(started)
             })
             .await?;
-        if started {
-            self.workflow_wake.notify_one();
-        }
+        self.workflows.submit(started);
         Ok(Pass::busy(true))
     }
 
-    fn deliveries(&self, msg: &Received) -> Result<Vec<Delivery>, LocalError> {
-        let record: ChangeRecord = serde_json::from_str(&msg.body).map_err(|e| {
-            LocalError::Corrupt(format!(
-                "message {} is not a change record: {e}",
-                msg.message_id
-            ))
-        })?;
-        let Some(event) =
-            eventpay_core::event_for_change(record.old_image.as_ref(), &record.new_image)
-        else {
-            return Ok(Vec::new());
-        };
-        let id = bus::event_id(&record.event_id);
-        let envelope = bus::envelope(&event, id.clone(), record.new_image.updated_at)?;
-        Ok(self.bus.route(&envelope, &id))
+    fn prepare(&self, msg: &Received) -> Result<Vec<Prepared>, LocalError> {
+        deliveries(&self.bus, msg)?
+            .into_iter()
+            .map(|d| self.prepare_delivery(d))
+            .collect()
+    }
+
+    fn prepare_delivery(&self, d: Delivery) -> Result<Prepared, LocalError> {
+        Ok(match d.kind {
+            TargetKind::AuditLog => {
+                Prepared::Audit(audit::Entry::new(&d.event_id, &d.rule, &d.input)?)
+            }
+            TargetKind::Notifications => Prepared::Notify {
+                subject: format!("eventpay: {}", d.rule),
+                message: match d.input {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                },
+                dedupe_key: format!("{}/{}", d.event_id, d.rule),
+            },
+            TargetKind::SettlementWorkflow => {
+                Prepared::Start(Box::new(self.workflows.prepare(&d.event_id, d.input)?))
+            }
+        })
     }
 }
 
-/// Applies one delivery inside the batch's transaction; true if a workflow execution started.
-fn deliver(tx: &Transaction<'_>, workflows: &Workflows, d: &Delivery) -> Result<bool, LocalError> {
-    match d.kind {
-        TargetKind::AuditLog => {
-            tx.execute(
-                "INSERT OR IGNORE INTO audit_log (event_id, rule, message, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![d.event_id, d.rule, d.input.to_string(), chrono::Utc::now().to_rfc3339()],
-            )?;
-            Ok(false)
+/// One message's hand-off inside the batch's transaction, in a savepoint of its own: its
+/// deliveries and its deletion, or (if it failed, before or here) its receive is recorded and it
+/// stays on the queue.
+fn hand_off(
+    tx: &Transaction<'_>,
+    cfg: &QueueConfig,
+    msg: &Received,
+    prepared: Option<Vec<Prepared>>,
+    now: i64,
+    started: &mut Vec<Live>,
+) -> Result<(), LocalError> {
+    if let Some(deliveries) = prepared {
+        tx.execute_batch("SAVEPOINT message")?;
+        let applied = (|| {
+            let mut lives = Vec::new();
+            for d in deliveries {
+                lives.extend(d.apply(tx)?);
+            }
+            queue::delete(tx, msg.id)?;
+            Ok::<_, LocalError>(lives)
+        })();
+        match applied {
+            Ok(lives) => {
+                tx.execute_batch("RELEASE message")?;
+                started.extend(lives);
+                return Ok(());
+            }
+            Err(e) => {
+                tracing::warn!(message_id = %msg.message_id, error = %e, "delivery failed; the message stays on the queue");
+                tx.execute_batch("ROLLBACK TO message; RELEASE message")?;
+            }
         }
-        TargetKind::Notifications => {
-            let message = match &d.input {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            let subject = format!("eventpay: {}", d.rule);
-            notify::insert(
-                tx,
-                Some(&subject),
-                &message,
-                Some(&format!("{}/{}", d.event_id, d.rule)),
-            )?;
-            Ok(false)
-        }
-        TargetKind::SettlementWorkflow => workflows.start_in(tx, &d.event_id, d.input.clone()),
     }
+    queue::received_not_deleted(tx, cfg, msg, now)
+}
+
+/// The deliveries a message's change record makes: its event, matched against the rules.
+fn deliveries(bus: &Bus, msg: &Received) -> Result<Vec<Delivery>, LocalError> {
+    let record: ChangeRecord = serde_json::from_str(&msg.body).map_err(|e| {
+        LocalError::Corrupt(format!(
+            "message {} is not a change record: {e}",
+            msg.message_id
+        ))
+    })?;
+    let Some(event) = eventpay_core::event_for_change(record.old_image.as_ref(), &record.new_image)
+    else {
+        return Ok(Vec::new());
+    };
+    let id = bus::event_id(&record.event_id);
+    let envelope = bus::envelope(&event, id.clone(), record.new_image.updated_at)?;
+    Ok(bus.route(&envelope, &id))
 }

@@ -1,11 +1,27 @@
 //! SQS semantics on SQLite: visibility timeout, receive count, dead-letter queue after
-//! `max_receive_count` receives, and redrive. Functions take the caller's transaction so a
-//! stage can consume its input and hand off its output in one commit.
+//! `max_receive_count` receives, and redrive. The queue has one consumer in this process, so a
+//! receive needs no write: the consumer reads a batch, and in the one commit that hands off its
+//! results it deletes what it processed and marks what failed as received (invisible for the
+//! visibility timeout, receive count + 1). A crash before that commit leaves the batch visible at
+//! once on restart, as if never received. This module is the only one that touches the table.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
 use crate::error::LocalError;
+
+pub(crate) const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS messages (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue         TEXT NOT NULL,
+    message_id    TEXT NOT NULL UNIQUE,
+    body          TEXT NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    visible_at    INTEGER NOT NULL,
+    sent_at       INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_visible ON messages(queue, visible_at, id);
+"#;
 
 /// One queue with its redrive policy.
 #[derive(Debug, Clone)]
@@ -44,64 +60,84 @@ pub fn send(
     body: &str,
     now_ms: i64,
 ) -> Result<(), LocalError> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT OR IGNORE INTO messages (queue, message_id, body, receive_count, visible_at, sent_at) VALUES (?1, ?2, ?3, 0, ?4, ?4)",
-        params![queue, message_id, body, now_ms],
-    )?;
+    )?
+    .execute(params![queue, message_id, body, now_ms])?;
     Ok(())
 }
 
-/// Receives up to `max` visible messages, making them invisible for the visibility timeout.
-/// Messages already received `max_receive_count` times move to the dead-letter queue instead.
-pub fn receive(
-    tx: &Transaction<'_>,
+/// Up to `max` messages visible now, oldest first, without changing them: the consumer's
+/// receive. Those already received `max_receive_count` times are returned apart, to be moved
+/// to the dead-letter queue with [`dead_letter`].
+pub fn visible(
+    conn: &Connection,
     cfg: &QueueConfig,
     max: u32,
     now_ms: i64,
-) -> Result<Vec<Received>, LocalError> {
-    let candidates: Vec<Received> = {
-        let mut stmt = tx.prepare_cached(
-            "SELECT id, message_id, body, receive_count FROM messages WHERE queue = ?1 AND visible_at <= ?2 ORDER BY id LIMIT ?3",
-        )?;
-        let rows = stmt.query_map(params![cfg.name, now_ms, max * 2], |r| {
-            Ok(Received {
-                id: r.get(0)?,
-                message_id: r.get(1)?,
-                body: r.get(2)?,
-                receive_count: r.get(3)?,
-            })
-        })?;
-        rows.collect::<Result<_, _>>()?
-    };
+) -> Result<(Vec<Received>, Vec<i64>), LocalError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, message_id, body, receive_count FROM messages WHERE queue = ?1 AND visible_at <= ?2 ORDER BY visible_at, id LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![cfg.name, now_ms, max], |r| {
+        Ok(Received {
+            id: r.get(0)?,
+            message_id: r.get(1)?,
+            body: r.get(2)?,
+            receive_count: r.get(3)?,
+        })
+    })?;
     let mut out = Vec::new();
-    for mut msg in candidates {
+    let mut exhausted = Vec::new();
+    for row in rows {
+        let mut msg = row?;
         if msg.receive_count >= cfg.max_receive_count {
-            tx.execute(
-                "UPDATE messages SET queue = ?1, visible_at = ?2, receive_count = 0 WHERE id = ?3",
-                params![cfg.dead_letter_queue, now_ms, msg.id],
-            )?;
-            tracing::warn!(queue = %cfg.name, message_id = %msg.message_id, "message moved to the dead-letter queue");
+            exhausted.push(msg.id);
             continue;
         }
-        if out.len() as u32 >= max {
-            break;
-        }
         msg.receive_count += 1;
-        tx.execute(
-            "UPDATE messages SET receive_count = ?1, visible_at = ?2 WHERE id = ?3",
-            params![
-                msg.receive_count,
-                now_ms + cfg.visibility_timeout_ms,
-                msg.id
-            ],
-        )?;
         out.push(msg);
     }
-    Ok(out)
+    Ok((out, exhausted))
+}
+
+/// Moves messages to the dead-letter queue (their receive count exceeded `max_receive_count`).
+pub fn dead_letter(
+    tx: &Transaction<'_>,
+    cfg: &QueueConfig,
+    ids: &[i64],
+    now_ms: i64,
+) -> Result<(), LocalError> {
+    for id in ids {
+        tx.prepare_cached(
+            "UPDATE messages SET queue = ?1, visible_at = ?2, receive_count = 0 WHERE id = ?3 AND queue = ?4",
+        )?
+        .execute(params![cfg.dead_letter_queue, now_ms, id, cfg.name])?;
+        tracing::warn!(queue = %cfg.name, id, "message moved to the dead-letter queue");
+    }
+    Ok(())
+}
+
+/// Records a receive that did not end in a delete: the message stays invisible for the
+/// visibility timeout and counts the receive.
+pub fn received_not_deleted(
+    tx: &Transaction<'_>,
+    cfg: &QueueConfig,
+    msg: &Received,
+    now_ms: i64,
+) -> Result<(), LocalError> {
+    tx.prepare_cached("UPDATE messages SET receive_count = ?1, visible_at = ?2 WHERE id = ?3")?
+        .execute(params![
+            msg.receive_count,
+            now_ms + cfg.visibility_timeout_ms,
+            msg.id
+        ])?;
+    Ok(())
 }
 
 pub fn delete(tx: &Transaction<'_>, id: i64) -> Result<(), LocalError> {
-    tx.execute("DELETE FROM messages WHERE id = ?1", params![id])?;
+    tx.prepare_cached("DELETE FROM messages WHERE id = ?1")?
+        .execute(params![id])?;
     Ok(())
 }
 
@@ -154,7 +190,7 @@ mod tests {
 
     fn setup() -> (Connection, QueueConfig) {
         let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(crate::db::SCHEMA).unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
         let cfg = QueueConfig {
             name: "q".into(),
             dead_letter_queue: "q-dlq".into(),
@@ -164,34 +200,46 @@ mod tests {
         (conn, cfg)
     }
 
+    /// One consumer's receive that fails: marked received, as the processor does.
+    fn receive_and_fail(tx: &Transaction<'_>, cfg: &QueueConfig, now: i64) -> Vec<Received> {
+        let (got, exhausted) = visible(tx, cfg, 10, now).unwrap();
+        dead_letter(tx, cfg, &exhausted, now).unwrap();
+        for m in &got {
+            received_not_deleted(tx, cfg, m, now).unwrap();
+        }
+        got
+    }
+
     #[test]
-    fn received_message_is_invisible_until_timeout_then_dead_lettered() {
+    fn failed_message_is_invisible_until_timeout_then_dead_lettered() {
         let (mut conn, cfg) = setup();
         let tx = conn.transaction().unwrap();
         send(&tx, "q", "m1", "{}", 0).unwrap();
-        assert_eq!(receive(&tx, &cfg, 10, 0).unwrap().len(), 1);
-        assert!(receive(&tx, &cfg, 10, 500).unwrap().is_empty(), "in flight");
-        let again = receive(&tx, &cfg, 10, 1000).unwrap();
+        assert_eq!(receive_and_fail(&tx, &cfg, 0).len(), 1);
+        assert!(receive_and_fail(&tx, &cfg, 500).is_empty(), "in flight");
+        let again = receive_and_fail(&tx, &cfg, 1000);
         assert_eq!(again[0].receive_count, 2);
-        assert!(
-            receive(&tx, &cfg, 10, 2000).unwrap().is_empty(),
-            "moved to DLQ"
-        );
+        assert!(receive_and_fail(&tx, &cfg, 2000).is_empty(), "moved to DLQ");
         tx.commit().unwrap();
         let s = stats(&conn, &cfg, 2000).unwrap();
         assert_eq!((s.depth, s.in_flight, s.dead_letter_depth), (0, 0, 1));
         let tx = conn.transaction().unwrap();
         assert_eq!(redrive(&tx, &cfg, 3000).unwrap(), 1);
-        assert_eq!(receive(&tx, &cfg, 10, 3000).unwrap().len(), 1);
+        assert_eq!(receive_and_fail(&tx, &cfg, 3000).len(), 1);
     }
 
     #[test]
-    fn deleted_message_is_gone() {
+    fn deleted_message_is_gone_and_a_read_alone_changes_nothing() {
         let (mut conn, cfg) = setup();
         let tx = conn.transaction().unwrap();
         send(&tx, "q", "m1", "{}", 0).unwrap();
-        let got = receive(&tx, &cfg, 10, 0).unwrap();
+        let (got, _) = visible(&tx, &cfg, 10, 0).unwrap();
+        let (again, _) = visible(&tx, &cfg, 10, 0).unwrap();
+        assert_eq!(
+            got[0].id, again[0].id,
+            "an unfinished receive leaves it visible"
+        );
         delete(&tx, got[0].id).unwrap();
-        assert!(receive(&tx, &cfg, 10, 5000).unwrap().is_empty());
+        assert!(visible(&tx, &cfg, 10, 5000).unwrap().0.is_empty());
     }
 }

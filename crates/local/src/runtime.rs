@@ -20,10 +20,11 @@ use crate::http::{self, AppState, Wakes};
 use crate::notify::LocalNotifier;
 use crate::processor::Processor;
 use crate::queue::QueueConfig;
+use crate::retention::{self, Retention};
 use crate::spec::{OPENAPI_FILE, Spec};
 use crate::store::SqliteStore;
 use crate::tasks::{Faults, LocalTasks, template_vars};
-use crate::workflow::{Engine, Workflows};
+use crate::workflow::Workflows;
 use crate::{forwarder, stage};
 
 #[derive(Debug, Clone)]
@@ -37,6 +38,7 @@ pub struct Config {
     pub visibility_timeout: Duration,
     pub max_receive_count: u32,
     pub durability: Durability,
+    pub retention: Retention,
 }
 
 pub const PAYMENTS_QUEUE: &str = "eventpay-payments";
@@ -68,114 +70,164 @@ pub fn load_spec(dir: &Path) -> Result<Spec, SpecError> {
     Ok(spec)
 }
 
-/// Runs until `shutdown` completes. `on_listening` receives the bound address.
-pub async fn run(
+/// The whole system, built and not yet running: the database, the pipeline's stages and the
+/// HTTP server's state, wired together here and nowhere else.
+pub struct Runtime {
     config: Config,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    on_listening: impl FnOnce(SocketAddr),
-) -> Result<(), LocalError> {
-    let spec = load_spec(&config.spec_dir)?;
-    let db = Db::open(&config.data_dir, config.durability)?;
-    let signing_key = Arc::new(load_or_create_key(&config.data_dir.join(SIGNING_KEY_FILE))?);
-    let wakes = Wakes::default();
-    let (stop_tx, stop_rx) = watch::channel(false);
+    db: Db,
+    wakes: Wakes,
+    queue: QueueConfig,
+    processor: Processor,
+    workflows: Workflows,
+    tasks: Arc<LocalTasks>,
+    app: AppState,
+}
 
-    let store = SqliteStore::new(db.clone(), wakes.forwarder.clone());
-    let queue = QueueConfig {
-        name: PAYMENTS_QUEUE.into(),
-        dead_letter_queue: PAYMENTS_DLQ.into(),
-        visibility_timeout_ms: config.visibility_timeout.as_millis() as i64,
-        max_receive_count: config.max_receive_count,
-    };
-    let faults = Faults::default();
-    let tasks = LocalTasks {
-        store: store.clone(),
-        notifier: LocalNotifier::new(db.clone()),
-        policy: Arc::new(SettlementPolicy {
-            per_payment_limit: config.per_payment_limit,
-            blocked_accounts: config.blocked_accounts.iter().cloned().collect(),
-        }),
-        faults: faults.clone(),
-    };
-    let workflows = Workflows {
-        db: db.clone(),
-        machine: Arc::new(spec.settlement.clone()),
-    };
+impl Runtime {
+    pub fn build(config: Config) -> Result<Runtime, LocalError> {
+        let spec = load_spec(&config.spec_dir)?;
+        let db = Db::open(&config.data_dir, config.durability)?;
+        let signing_key = Arc::new(load_or_create_key(&config.data_dir.join(SIGNING_KEY_FILE))?);
+        let wakes = Wakes::default();
+        let store = SqliteStore::new(db.clone(), wakes.forwarder.clone());
+        let queue = QueueConfig {
+            name: PAYMENTS_QUEUE.into(),
+            dead_letter_queue: PAYMENTS_DLQ.into(),
+            visibility_timeout_ms: config.visibility_timeout.as_millis() as i64,
+            max_receive_count: config.max_receive_count,
+        };
+        let faults = Faults::default();
+        let tasks = Arc::new(LocalTasks {
+            store: store.clone(),
+            notifier: LocalNotifier::new(db.clone()),
+            policy: Arc::new(SettlementPolicy {
+                per_payment_limit: config.per_payment_limit,
+                blocked_accounts: config.blocked_accounts.iter().cloned().collect(),
+            }),
+            faults: faults.clone(),
+        });
+        let workflows = Workflows::new(
+            db.clone(),
+            Arc::new(spec.settlement.clone()),
+            wakes.processor.clone(),
+        );
+        let processor = Processor {
+            db: db.clone(),
+            queue: queue.clone(),
+            bus: Arc::new(Bus::new(spec.rules.clone())),
+            workflows: workflows.clone(),
+        };
+        let app = AppState {
+            db: db.clone(),
+            store: store.clone(),
+            rates: Arc::new(spec.rates.clone()),
+            pricing: Arc::new(PricingPolicy::default()),
+            signing_key,
+            quote_ttl: chrono::Duration::from_std(config.quote_ttl)
+                .unwrap_or(chrono::Duration::minutes(5)),
+            queue: queue.clone(),
+            faults,
+            wakes: wakes.clone(),
+            workflows: workflows.clone(),
+        };
+        Ok(Runtime {
+            config,
+            db,
+            wakes,
+            queue,
+            processor,
+            workflows,
+            tasks,
+            app,
+        })
+    }
 
-    let stages = TaskTracker::new();
-    {
-        let (db, name, wake) = (db.clone(), queue.name.clone(), wakes.processor.clone());
+    /// Runs until `shutdown` completes: starts every stage, then serves HTTP; on shutdown stops
+    /// the server, lets each stage finish its step, and returns. `on_listening` receives the
+    /// bound address.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        on_listening: impl FnOnce(SocketAddr),
+    ) -> Result<(), LocalError> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let stages = self.start_stages(&stop_rx);
+        let listener = tokio::net::TcpListener::bind(self.config.addr)
+            .await
+            .map_err(|e| LocalError::Io(format!("cannot listen on {}: {e}", self.config.addr)))?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| LocalError::Io(e.to_string()))?;
+        on_listening(bound);
+        let served = axum::serve(listener, http::router(self.app))
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down");
+            })
+            .await;
+        let _ = stop_tx.send(true);
+        stages.wait().await;
+        served.map_err(|e| LocalError::Io(format!("server: {e}")))
+    }
+
+    /// Every pipeline stage as a task: each does a batch of work per pass and sleeps until woken
+    /// by the stage upstream (or its own timer), until `stop`.
+    fn start_stages(&self, stop: &watch::Receiver<bool>) -> TaskTracker {
+        let stages = TaskTracker::new();
+        let (db, queue, to_processor) = (
+            self.db.clone(),
+            self.queue.name.clone(),
+            self.wakes.processor.clone(),
+        );
         stages.spawn(stage::run(
             "stream-forwarder",
-            wakes.forwarder.clone(),
-            stop_rx.clone(),
+            self.wakes.forwarder.clone(),
+            stop.clone(),
             move || {
-                let (db, name, wake) = (db.clone(), name.clone(), wake.clone());
+                let (db, queue, to_processor) = (db.clone(), queue.clone(), to_processor.clone());
                 async move {
-                    let pass = forwarder::forward_batch(&db, &name).await?;
+                    let pass = forwarder::forward_batch(&db, &queue).await?;
                     if pass.busy {
-                        wake.notify_one();
+                        to_processor.notify_one();
                     }
                     Ok(pass)
                 }
             },
         ));
+        let processor = self.processor.clone();
+        stages.spawn(stage::run(
+            "processor",
+            self.wakes.processor.clone(),
+            stop.clone(),
+            move || {
+                let p = processor.clone();
+                async move { p.process_batch().await }
+            },
+        ));
+        let (db, keep) = (self.db.clone(), self.config.retention);
+        stages.spawn(stage::run(
+            "retention",
+            Arc::default(),
+            stop.clone(),
+            move || {
+                let db = db.clone();
+                async move { retention::prune(&db, keep).await }
+            },
+        ));
+        let tasks: Arc<dyn eventpay_states::TaskInvoker> = self.tasks.clone();
+        stages.spawn(self.workflows.clone().run(tasks, stop.clone()));
+        stages.close();
+        stages
     }
-    let processor = Processor {
-        db: db.clone(),
-        queue: queue.clone(),
-        bus: Arc::new(Bus::new(spec.rules.clone())),
-        workflows: workflows.clone(),
-        workflow_wake: wakes.workflows.clone(),
-    };
-    stages.spawn(stage::run(
-        "processor",
-        wakes.processor.clone(),
-        stop_rx.clone(),
-        move || {
-            let p = processor.clone();
-            async move { p.process_batch().await }
-        },
-    ));
-    stages.spawn(
-        Engine::new(
-            workflows,
-            Arc::new(tasks),
-            wakes.workflows.clone(),
-            stop_rx.clone(),
-        )
-        .run(),
-    );
-    stages.close();
+}
 
-    let state = AppState {
-        db,
-        store,
-        rates: Arc::new(spec.rates.clone()),
-        pricing: Arc::new(PricingPolicy::default()),
-        signing_key,
-        quote_ttl: chrono::Duration::from_std(config.quote_ttl)
-            .unwrap_or(chrono::Duration::minutes(5)),
-        queue,
-        faults,
-        wakes,
-    };
-    let listener = tokio::net::TcpListener::bind(config.addr)
-        .await
-        .map_err(|e| LocalError::Io(format!("cannot listen on {}: {e}", config.addr)))?;
-    let bound = listener
-        .local_addr()
-        .map_err(|e| LocalError::Io(e.to_string()))?;
-    on_listening(bound);
-    let served = axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down");
-        })
-        .await;
-    let _ = stop_tx.send(true);
-    stages.wait().await;
-    served.map_err(|e| LocalError::Io(format!("server: {e}")))
+/// Builds the runtime and runs it until `shutdown` completes.
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_listening: impl FnOnce(SocketAddr),
+) -> Result<(), LocalError> {
+    Runtime::build(config)?.run(shutdown, on_listening).await
 }
 
 /// The quote-signing key lives in the data dir, made on first start (owner-only permissions).

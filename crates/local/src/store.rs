@@ -1,5 +1,6 @@
 //! The payments table on SQLite, implementing the core's `PaymentStore` port. Every write
 //! appends its change-stream record in the same transaction (as DynamoDB Streams would see it).
+//! This module is the only one that touches the table.
 
 use std::sync::Arc;
 
@@ -12,6 +13,18 @@ use tokio::sync::Notify;
 use crate::db::Db;
 use crate::error::LocalError;
 use eventpay_core::ChangeKind;
+
+pub(crate) const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS payments (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    payment_id      TEXT NOT NULL UNIQUE,
+    idempotency_key TEXT UNIQUE,
+    fingerprint     TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    body            TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS payments_status ON payments(status, seq);
+"#;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -40,11 +53,7 @@ fn append_change(
     new: &Payment,
     new_body: &str,
 ) -> Result<(), LocalError> {
-    tx.execute(
-        "INSERT INTO stream (payment_id, event_name, old_image, new_image, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![new.payment_id, kind.as_str(), old, new_body, chrono::Utc::now().to_rfc3339()],
-    )?;
-    Ok(())
+    crate::stream::append(tx, kind, &new.payment_id, old, new_body)
 }
 
 /// The payment stored under an idempotency key, if the request bodies' fingerprints agree.
@@ -104,10 +113,10 @@ impl PaymentStore for SqliteStore {
                     }
                 }
                 let body = serde_json::to_string(&payment)?;
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO payments (payment_id, idempotency_key, fingerprint, status, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![payment.payment_id, key, fingerprint, payment.status.to_string(), body],
-                )?;
+                )?
+                .execute(params![payment.payment_id, key, fingerprint, payment.status.to_string(), body])?;
                 append_change(tx, ChangeKind::Insert, None, &payment, &body)?;
                 Ok(CreateOutcome::Created(payment))
             })
@@ -124,11 +133,8 @@ impl PaymentStore for SqliteStore {
         self.db
             .read(move |conn| {
                 let body: Option<String> = conn
-                    .query_row(
-                        "SELECT body FROM payments WHERE payment_id = ?1",
-                        params![id],
-                        |r| r.get(0),
-                    )
+                    .prepare_cached("SELECT body FROM payments WHERE payment_id = ?1")?
+                    .query_row(params![id], |r| r.get(0))
                     .optional()?;
                 Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
             })
@@ -187,11 +193,10 @@ impl PaymentStore for SqliteStore {
         self.db
             .write(move |tx| {
                 let old: Option<String> = tx
-                    .query_row(
+                    .prepare_cached(
                         "SELECT body FROM payments WHERE payment_id = ?1 AND status = ?2 AND json_extract(body, '$.updated_at') = ?3",
-                        params![new.payment_id, expected_status, expected_updated],
-                        |r| r.get(0),
-                    )
+                    )?
+                    .query_row(params![new.payment_id, expected_status, expected_updated], |r| r.get(0))
                     .optional()?;
                 let Some(old) = old else {
                     return Err(StoreError::Conflict(format!(
@@ -201,10 +206,8 @@ impl PaymentStore for SqliteStore {
                     .into());
                 };
                 let body = serde_json::to_string(&new)?;
-                tx.execute(
-                    "UPDATE payments SET status = ?1, body = ?2 WHERE payment_id = ?3",
-                    params![new.status.to_string(), body, new.payment_id],
-                )?;
+                tx.prepare_cached("UPDATE payments SET status = ?1, body = ?2 WHERE payment_id = ?3")?
+                    .execute(params![new.status.to_string(), body, new.payment_id])?;
                 append_change(tx, ChangeKind::Modify, Some(&old), &new, &body)?;
                 Ok(())
             })

@@ -4,82 +4,43 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use rusqlite::{OptionalExtension, params};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::AppState;
 use super::api::read_limited;
 use super::error::HttpError;
 use crate::db::now_millis;
-use crate::queue;
 use crate::tasks::FUNCTIONS;
-use crate::workflow::execution_arn;
+use crate::{audit, executions, forwarder, notify, queue, retention, stream};
 use eventpay_core::api::{ApiError, parse_body};
 
 const MAX_ROWS: i64 = 1000;
 
 pub async fn notifications(State(app): State<AppState>) -> Result<Response, HttpError> {
-    let rows = app
-        .db
-        .read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, topic, subject, message, created_at FROM notifications ORDER BY id DESC LIMIT ?1",
-            )?;
-            let rows = stmt.query_map(params![MAX_ROWS], |r| {
-                Ok(json!({"id": r.get::<_, i64>(0)?, "topic_arn": r.get::<_, String>(1)?, "subject": r.get::<_, Option<String>>(2)?,
-                          "message": r.get::<_, String>(3)?, "created_at": r.get::<_, String>(4)?}))
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await?;
+    let rows = app.db.read(|c| notify::list(c, MAX_ROWS)).await?;
     Ok(Json(json!({ "notifications": rows })).into_response())
 }
 
 pub async fn audit(State(app): State<AppState>) -> Result<Response, HttpError> {
-    let rows = app
-        .db
-        .read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, rule, message, created_at FROM audit_log ORDER BY id DESC LIMIT ?1",
-            )?;
-            let rows = stmt.query_map(params![MAX_ROWS], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (id, rule, message, at) = row?;
-                let event: Value = serde_json::from_str(&message)?;
-                out.push(json!({"id": id, "rule": rule, "event": event, "created_at": at}));
-            }
-            Ok(out)
-        })
-        .await?;
+    let rows = app.db.read(|c| audit::list(c, MAX_ROWS)).await?;
     Ok(Json(json!({ "entries": rows })).into_response())
 }
 
-/// Like ListExecutions.
-pub async fn executions(State(app): State<AppState>) -> Result<Response, HttpError> {
+/// Like ListExecutions (`?status=RUNNING|SUCCEEDED|FAILED|...`).
+pub async fn executions(
+    State(app): State<AppState>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Response, HttpError> {
+    let status = params
+        .iter()
+        .find(|(k, _)| k == "status")
+        .map(|(_, v)| v.clone());
     let rows = app
         .db
-        .read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT execution_arn, name, state_machine_arn, status, start_date, stop_date FROM executions ORDER BY seq DESC LIMIT ?1",
-            )?;
-            let rows = stmt.query_map(params![MAX_ROWS], |r| {
-                Ok(json!({"executionArn": r.get::<_, String>(0)?, "name": r.get::<_, String>(1)?,
-                          "stateMachineArn": r.get::<_, String>(2)?, "status": r.get::<_, String>(3)?,
-                          "startDate": r.get::<_, String>(4)?, "stopDate": r.get::<_, Option<String>>(5)?}))
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
+        .read(move |c| executions::list(c, status.as_deref(), MAX_ROWS))
         .await?;
     Ok(Json(json!({ "executions": rows })).into_response())
 }
@@ -89,46 +50,40 @@ pub async fn execution(
     State(app): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, HttpError> {
-    let arn = if id.starts_with("arn:") {
-        id.clone()
-    } else {
-        execution_arn(&id)
-    };
-    let found = app
-        .db
-        .read(move |c| {
-            let row = c
-                .query_row(
-                    "SELECT execution_arn, name, state_machine_arn, status, input, start_date, stop_date, state FROM executions WHERE execution_arn = ?1",
-                    params![arn],
-                    |r| {
-                        Ok((
-                            r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?,
-                            r.get::<_, String>(4)?, r.get::<_, String>(5)?, r.get::<_, Option<String>>(6)?, r.get::<_, String>(7)?,
-                        ))
-                    },
-                )
-                .optional()?;
-            let Some((arn, name, sm, status, input, start, stop, state)) = row else {
-                return Ok(None);
-            };
-            let execution: eventpay_states::Execution = serde_json::from_str(&state)?;
-            let mut stmt = c.prepare_cached("SELECT event FROM history WHERE execution_arn = ?1 ORDER BY id")?;
-            let events = stmt
-                .query_map(params![arn], |r| r.get::<_, String>(0))?
-                .map(|e| Ok(serde_json::from_str::<Value>(&e?)?))
-                .collect::<Result<Vec<_>, crate::error::LocalError>>()?;
-            Ok(Some(json!({
-                "executionArn": arn, "name": name, "stateMachineArn": sm, "status": status,
-                "input": input, "output": execution.output().map(|o| o.to_string()),
-                "error": execution.error(), "cause": execution.cause(),
-                "startDate": start, "stopDate": stop, "events": events,
-            })))
-        })
-        .await?;
+    let key = id.clone();
+    let found = app.db.read(move |c| executions::describe(c, &key)).await?;
     found
         .map(|v| Json(v).into_response())
         .ok_or_else(|| HttpError(ApiError::not_found(format!("no execution {id:?}"))))
+}
+
+/// What the runtime has done and holds: the writer's commits, the engine's counters, the
+/// queue, the stream's backlog, the database's size.
+pub async fn figures(State(app): State<AppState>) -> Result<Response, HttpError> {
+    let cfg = app.queue.clone();
+    let (queue, stream_waiting, free_pages, page_count, page_size) = app
+        .db
+        .read(move |c| {
+            let pragma = |p: &str| -> Result<u64, crate::error::LocalError> {
+                Ok(c.query_row(&format!("PRAGMA {p}"), [], |r| r.get::<_, i64>(0))? as u64)
+            };
+            Ok((
+                queue::stats(c, &cfg, now_millis())?,
+                stream::waiting(c, forwarder::CONSUMER)?,
+                retention::free_pages(c)?,
+                pragma("page_count")?,
+                pragma("page_size")?,
+            ))
+        })
+        .await?;
+    Ok(Json(json!({
+        "writer": app.db.writer_figures(),
+        "engine": app.workflows.figures(),
+        "queue": queue,
+        "stream_waiting": stream_waiting,
+        "database": {"pages": page_count, "free_pages": free_pages, "page_size": page_size},
+    }))
+    .into_response())
 }
 
 pub async fn queues(State(app): State<AppState>) -> Result<Response, HttpError> {

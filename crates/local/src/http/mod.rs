@@ -15,6 +15,7 @@ use crate::db::Db;
 use crate::queue::QueueConfig;
 use crate::store::SqliteStore;
 use crate::tasks::Faults;
+use crate::workflow::Workflows;
 use error::HttpError;
 use eventpay_core::api::ApiError;
 
@@ -37,6 +38,7 @@ pub struct AppState {
     pub queue: QueueConfig,
     pub faults: Faults,
     pub wakes: Wakes,
+    pub workflows: Workflows,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -53,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .route("/_local/executions", get(inspect::executions))
         .route("/_local/executions/{id}", get(inspect::execution))
         .route("/_local/queues", get(inspect::queues))
+        .route("/_local/figures", get(inspect::figures))
         .route(
             "/_local/queues/{name}/messages",
             post(inspect::send_message),

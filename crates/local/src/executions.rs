@@ -1,0 +1,323 @@
+//! The workflow's executions and their history (Step Functions' ListExecutions,
+//! DescribeExecution, GetExecutionHistory): the only module that reads or writes these tables.
+//! A running execution's full state is kept compressed beside its row, so a restarted process
+//! resumes it; history is stored as one compressed row per persisted step.
+
+use eventpay_states::{Execution, ExecutionStatus, HistoryEvent, StateMachine};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::compact;
+use crate::error::LocalError;
+use crate::tasks::{ACCOUNT, REGION};
+
+pub const STATE_MACHINE_NAME: &str = "eventpay-settlement";
+
+pub(crate) const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS executions (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    name       TEXT NOT NULL UNIQUE,
+    status     TEXT NOT NULL,
+    start_date TEXT NOT NULL,
+    stop_date  TEXT,
+    -- The compressed Execution: kept while RUNNING, and after a failure (for redrive).
+    state      BLOB
+);
+CREATE INDEX IF NOT EXISTS executions_status ON executions(status, seq);
+-- One row per persisted step: the step's history events as a compressed JSON array.
+CREATE TABLE IF NOT EXISTS history (
+    execution INTEGER NOT NULL,
+    first_id  INTEGER NOT NULL,
+    events    BLOB NOT NULL,
+    PRIMARY KEY (execution, first_id)
+) WITHOUT ROWID;
+"#;
+
+pub fn state_machine_arn() -> String {
+    format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STATE_MACHINE_NAME}")
+}
+
+pub fn execution_arn(name: &str) -> String {
+    format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:{STATE_MACHINE_NAME}:{name}")
+}
+
+/// The name inside an execution ARN of this state machine, or the text itself if it is a name.
+pub fn name_of(id: &str) -> &str {
+    let prefix_len = execution_arn("").len();
+    match id.strip_prefix(&execution_arn("")[..prefix_len]) {
+        Some(name) => name,
+        None => id,
+    }
+}
+
+pub fn status_text(status: ExecutionStatus) -> &'static str {
+    match status {
+        ExecutionStatus::Running => "RUNNING",
+        ExecutionStatus::Succeeded => "SUCCEEDED",
+        ExecutionStatus::Failed => "FAILED",
+        ExecutionStatus::TimedOut => "TIMED_OUT",
+        ExecutionStatus::Aborted => "ABORTED",
+    }
+}
+
+/// An execution in memory, with its row id.
+#[derive(Debug, Clone)]
+pub struct Live {
+    pub seq: i64,
+    pub execution: Execution,
+}
+
+/// A new execution, built outside the writer so the transaction only inserts it.
+pub struct NewExecution {
+    name: String,
+    execution: Execution,
+    start_date: String,
+    state: Vec<u8>,
+    events: Vec<u8>,
+}
+
+impl NewExecution {
+    pub fn build(machine: &StateMachine, name: &str, input: Value) -> Result<Self, LocalError> {
+        let now = chrono::Utc::now();
+        let (execution, events) = Execution::start(
+            machine,
+            &execution_arn(name),
+            name,
+            &state_machine_arn(),
+            input,
+            now,
+        );
+        Ok(NewExecution {
+            name: name.to_owned(),
+            state: compact::pack(&execution)?,
+            events: compact::pack(&events)?,
+            start_date: now.to_rfc3339(),
+            execution,
+        })
+    }
+
+    /// Inserts it inside the caller's transaction. Like StartExecution with an existing name,
+    /// a repeated start is a no-op (None).
+    pub fn insert(self, tx: &Transaction<'_>) -> Result<Option<Live>, LocalError> {
+        let inserted = tx
+            .prepare_cached(
+                "INSERT INTO executions (name, status, start_date, state) VALUES (?1, 'RUNNING', ?2, ?3) ON CONFLICT(name) DO NOTHING",
+            )?
+            .execute(params![self.name, self.start_date, self.state])?;
+        if inserted == 0 {
+            return Ok(None);
+        }
+        let seq = tx.last_insert_rowid();
+        insert_history(tx, seq, 1, &self.events)?;
+        Ok(Some(Live {
+            seq,
+            execution: self.execution,
+        }))
+    }
+}
+
+fn insert_history(
+    tx: &Transaction<'_>,
+    seq: i64,
+    first_id: u64,
+    events: &[u8],
+) -> Result<(), LocalError> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO history (execution, first_id, events) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![seq, first_id as i64, events])?;
+    Ok(())
+}
+
+/// The write that persists one or more steps of an execution, prepared outside the writer.
+pub struct StepWrite {
+    seq: i64,
+    status: &'static str,
+    stop_date: Option<String>,
+    state: Option<Vec<u8>>,
+    first_id: u64,
+    events: Vec<u8>,
+}
+
+impl StepWrite {
+    pub fn prepare(live: &Live, events: &[HistoryEvent]) -> Result<Option<Self>, LocalError> {
+        let Some(first) = events.first() else {
+            return Ok(None);
+        };
+        let status = live.execution.status();
+        // A finished successful execution needs no state: its output is in its history.
+        let state = match status {
+            ExecutionStatus::Succeeded => None,
+            _ => Some(compact::pack(&live.execution)?),
+        };
+        Ok(Some(StepWrite {
+            seq: live.seq,
+            status: status_text(status),
+            stop_date: live.execution.stop_time().map(|t| t.to_rfc3339()),
+            state,
+            first_id: first.id,
+            events: compact::pack(events)?,
+        }))
+    }
+
+    pub fn apply(&self, tx: &Transaction<'_>) -> Result<(), LocalError> {
+        if self.stop_date.is_none() {
+            // Still running: leave the status index untouched.
+            tx.prepare_cached("UPDATE executions SET state = ?1 WHERE seq = ?2")?
+                .execute(params![self.state, self.seq])?;
+        } else {
+            tx.prepare_cached(
+                "UPDATE executions SET status = ?1, stop_date = ?2, state = ?3 WHERE seq = ?4",
+            )?
+            .execute(params![self.status, self.stop_date, self.state, self.seq])?;
+        }
+        insert_history(tx, self.seq, self.first_id, &self.events)
+    }
+}
+
+/// Every RUNNING execution, to resume after a start.
+pub fn running(conn: &Connection) -> Result<Vec<Live>, LocalError> {
+    let mut stmt = conn.prepare(
+        "SELECT seq, state FROM executions WHERE status = 'RUNNING' AND state IS NOT NULL ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([], live_row)?;
+    rows.map(|r| r?).collect()
+}
+
+/// The given executions as last persisted, those still RUNNING.
+pub fn load(conn: &Connection, seqs: &[i64]) -> Result<Vec<Live>, LocalError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, state FROM executions WHERE seq = ?1 AND status = 'RUNNING' AND state IS NOT NULL",
+    )?;
+    let mut out = Vec::new();
+    for seq in seqs {
+        if let Some(live) = stmt.query_row(params![seq], live_row).optional()? {
+            out.push(live?);
+        }
+    }
+    Ok(out)
+}
+
+fn live_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Live, LocalError>> {
+    let seq: i64 = r.get(0)?;
+    let state: Vec<u8> = r.get(1)?;
+    Ok(compact::unpack(&state).map(|execution| Live { seq, execution }))
+}
+
+/// One row of ListExecutions.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub execution_arn: String,
+    pub name: String,
+    pub state_machine_arn: String,
+    pub status: String,
+    pub start_date: String,
+    pub stop_date: Option<String>,
+}
+
+/// Newest first, optionally of one status (like ListExecutions' statusFilter).
+pub fn list(
+    conn: &Connection,
+    status: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Summary>, LocalError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, status, start_date, stop_date FROM executions WHERE (?1 IS NULL OR status = ?1) ORDER BY seq DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![status, limit], |r| {
+        let name: String = r.get(0)?;
+        Ok(Summary {
+            execution_arn: execution_arn(&name),
+            state_machine_arn: state_machine_arn(),
+            status: r.get(1)?,
+            start_date: r.get(2)?,
+            stop_date: r.get(3)?,
+            name,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The events of an execution in order, as GetExecutionHistory returns them.
+pub fn history(conn: &Connection, seq: i64) -> Result<Vec<Value>, LocalError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT events FROM history WHERE execution = ?1 ORDER BY first_id")?;
+    let rows = stmt.query_map(params![seq], |r| r.get::<_, Vec<u8>>(0))?;
+    let mut events = Vec::new();
+    for row in rows {
+        let step: Vec<Value> = compact::unpack(&row?)?;
+        events.extend(step);
+    }
+    Ok(events)
+}
+
+/// DescribeExecution, with `events` as GetExecutionHistory returns them.
+pub fn describe(conn: &Connection, id: &str) -> Result<Option<Value>, LocalError> {
+    let name = name_of(id);
+    let row = conn
+        .prepare_cached(
+            "SELECT seq, name, status, start_date, stop_date FROM executions WHERE name = ?1",
+        )?
+        .query_row(params![name], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })
+        .optional()?;
+    let Some((seq, name, status, start, stop)) = row else {
+        return Ok(None);
+    };
+    let events = history(conn, seq)?;
+    let detail = |kind: &str, field: &str| {
+        events.iter().find_map(|e| {
+            e.get(kind)
+                .and_then(|d| d.get(field))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+    };
+    Ok(Some(json!({
+        "executionArn": execution_arn(&name), "name": name, "stateMachineArn": state_machine_arn(),
+        "status": status,
+        "input": detail("executionStartedEventDetails", "input"),
+        "output": detail("executionSucceededEventDetails", "output"),
+        "error": detail("executionFailedEventDetails", "error"),
+        "cause": detail("executionFailedEventDetails", "cause"),
+        "startDate": start, "stopDate": stop, "events": events,
+    })))
+}
+
+/// Counts by status, for the live figures.
+pub fn counts(conn: &Connection) -> Result<Vec<(String, u64)>, LocalError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT status, COUNT(*) FROM executions GROUP BY status")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Drops finished executions (and their history) that stopped before `before`, oldest first,
+/// at most `limit` per call so one prune does not hold the writer for long.
+pub fn prune(tx: &Transaction<'_>, before: &str, limit: i64) -> Result<u64, LocalError> {
+    let seqs: Vec<i64> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT seq FROM executions WHERE status != 'RUNNING' AND stop_date < ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![before, limit], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for seq in &seqs {
+        tx.prepare_cached("DELETE FROM history WHERE execution = ?1")?
+            .execute(params![seq])?;
+        tx.prepare_cached("DELETE FROM executions WHERE seq = ?1")?
+            .execute(params![seq])?;
+    }
+    Ok(seqs.len() as u64)
+}
