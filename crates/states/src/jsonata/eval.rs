@@ -7,9 +7,9 @@ use super::JsonataError;
 use super::functions;
 use super::navigate::{descendants, lookup, wildcard};
 use super::parser::{BinOp, Node};
-use super::value::{Flags, JValue, Lambda, deep_equal, stringify, truthy};
+use super::value::{Flags, JValue, Lambda, Object, deep_equal, stringify, truthy};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 /// Deeper evaluation (nested calls, recursion) fails with U1001 instead of overflowing the stack.
@@ -220,7 +220,7 @@ impl<'a> Evaluator<'a> {
 
     #[inline(never)]
     fn object(&mut self, pairs: &[(Node, Node)], input: Option<&JValue>, frame: &Rc<Frame>) -> Out {
-        let mut out = BTreeMap::new();
+        let mut out = Object::new();
         for (k, v) in pairs {
             let key = match self.eval(k, input, frame)? {
                 Some(JValue::String(s)) => s,

@@ -5,7 +5,6 @@ use super::JsonataError;
 use super::eval::Frame;
 use super::parser::Node;
 use serde_json::{Map, Number, Value};
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -20,6 +19,10 @@ pub(crate) struct Flags {
     pub(crate) cons: bool,
 }
 
+/// A JSONata object: its keys keep their insertion order, as in JavaScript (and in the JSON
+/// the state received), so `$string`, `$keys` and `$each` see the object's own order.
+pub(crate) type Object = indexmap::IndexMap<String, JValue>;
+
 #[derive(Debug, Clone)]
 pub(crate) enum JValue {
     Null,
@@ -27,7 +30,7 @@ pub(crate) enum JValue {
     Number(f64),
     String(String),
     Array(Vec<JValue>, Flags),
-    Object(BTreeMap<String, JValue>),
+    Object(Object),
     Lambda(Rc<Lambda>),
     Builtin(&'static str),
     Regex(Rc<regex::Regex>),

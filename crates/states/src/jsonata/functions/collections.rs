@@ -3,8 +3,7 @@
 use super::{Args, arg, signature, some, string_arg, unknown};
 use crate::jsonata::JsonataError;
 use crate::jsonata::eval::{Evaluator, Out};
-use crate::jsonata::value::{JValue, deep_equal, truthy};
-use std::collections::BTreeMap;
+use crate::jsonata::value::{JValue, Object, deep_equal, truthy};
 
 pub(super) const NAMES: &[&str] = &[
     "append", "sort", "reverse", "distinct", "zip", "keys", "lookup", "merge", "spread", "type",
@@ -76,7 +75,7 @@ pub(super) fn call(ev: &mut Evaluator, f: &str, a: &Args, input: Option<&JValue>
                 .into_items()
                 .into_iter()
                 .filter_map(|it| match it {
-                    JValue::Object(mut o) => o.remove(&key),
+                    JValue::Object(mut o) => o.shift_remove(&key),
                     _ => None,
                 })
                 .collect();
@@ -84,7 +83,7 @@ pub(super) fn call(ev: &mut Evaluator, f: &str, a: &Args, input: Option<&JValue>
         }
         "merge" => {
             let Some(v) = arg(a, 0) else { return Ok(None) };
-            let mut out = BTreeMap::new();
+            let mut out = Object::new();
             for it in v.clone().into_items() {
                 match it {
                     JValue::Object(o) => out.extend(o),
@@ -99,7 +98,7 @@ pub(super) fn call(ev: &mut Evaluator, f: &str, a: &Args, input: Option<&JValue>
                 match it {
                     JValue::Object(o) => out.extend(
                         o.into_iter()
-                            .map(|(k, v)| JValue::Object(BTreeMap::from([(k, v)]))),
+                            .map(|(k, v)| JValue::Object(Object::from([(k, v)]))),
                     ),
                     other => out.push(other),
                 }

@@ -3,8 +3,7 @@
 use super::{Args, arg, signature, some, unknown};
 use crate::jsonata::JsonataError;
 use crate::jsonata::eval::{Evaluator, Out};
-use crate::jsonata::value::{JValue, truthy};
-use std::collections::BTreeMap;
+use crate::jsonata::value::{JValue, Object, truthy};
 
 pub(super) const NAMES: &[&str] = &["each", "sift", "map", "filter", "single", "reduce"];
 
@@ -24,7 +23,7 @@ pub(super) fn call(ev: &mut Evaluator, f: &str, a: &Args, input: Option<&JValue>
                 .ok_or_else(|| signature(f, 1))?;
             let whole = JValue::Object(o.clone());
             let mut seq = Vec::new();
-            let mut kept = BTreeMap::new();
+            let mut kept = Object::new();
             for (k, v) in o {
                 let r = apply_positional(
                     ev,

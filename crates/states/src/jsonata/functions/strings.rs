@@ -3,9 +3,8 @@
 use super::{Args, arg, num_val, number_arg, signature, some, str_val, string_arg, unknown};
 use crate::jsonata::JsonataError;
 use crate::jsonata::eval::{Evaluator, MAX_ARRAY, Out};
-use crate::jsonata::value::{JValue, stringify};
+use crate::jsonata::value::{JValue, Object, stringify};
 use base64::Engine as _;
-use std::collections::BTreeMap;
 
 pub(super) const NAMES: &[&str] = &[
     "string",
@@ -195,7 +194,7 @@ fn match_object(s: &str, c: &regex::Captures) -> JValue {
         .map(|i| JValue::String(c.get(i).map(|m| m.as_str().to_string()).unwrap_or_default()))
         .collect();
     let index = whole.map(|m| s[..m.start()].chars().count()).unwrap_or(0);
-    JValue::Object(BTreeMap::from([
+    JValue::Object(Object::from([
         (
             "match".to_string(),
             JValue::String(whole.map(|m| m.as_str().to_string()).unwrap_or_default()),
