@@ -2,8 +2,7 @@
 
 use super::{Args, arg, signature, some, string_arg, unknown};
 use crate::jsonata::JsonataError;
-use crate::jsonata::eval::{Evaluator, Out};
-use crate::jsonata::value::{JValue, Object, deep_equal, truthy};
+use crate::jsonata::value::{Apply, JValue, Object, Out, deep_equal, truthy};
 
 pub(super) const NAMES: &[&str] = &[
     "append", "sort", "reverse", "distinct", "zip", "keys", "lookup", "merge", "spread", "type",
@@ -11,7 +10,7 @@ pub(super) const NAMES: &[&str] = &[
 ];
 
 // Over 80 lines on purpose: one match arm per function of this group (a dispatch table).
-pub(super) fn call(ev: &mut Evaluator, f: &str, a: &Args, input: Option<&JValue>) -> Out {
+pub(super) fn call(ev: &mut dyn Apply, f: &str, a: &Args, input: Option<&JValue>) -> Out {
     match f {
         "append" => match (arg(a, 0), arg(a, 1)) {
             (None, b) => Ok(b.cloned()),
@@ -124,7 +123,7 @@ pub(super) fn call(ev: &mut Evaluator, f: &str, a: &Args, input: Option<&JValue>
 
 /// A stable merge sort whose comparison may fail (a user function can return an error), so
 /// an inconsistent comparator can never panic the way `slice::sort_by` may.
-fn sort(ev: &mut Evaluator, a: &Args, input: Option<&JValue>) -> Out {
+fn sort(ev: &mut dyn Apply, a: &Args, input: Option<&JValue>) -> Out {
     let Some(v) = arg(a, 0) else { return Ok(None) };
     let items = v.clone().into_items();
     let func = arg(a, 1).cloned();

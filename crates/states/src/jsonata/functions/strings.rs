@@ -2,8 +2,7 @@
 
 use super::{Args, arg, num_val, number_arg, signature, some, str_val, string_arg, unknown};
 use crate::jsonata::JsonataError;
-use crate::jsonata::eval::{Evaluator, MAX_ARRAY, Out};
-use crate::jsonata::value::{JValue, Object, stringify};
+use crate::jsonata::value::{Apply, JValue, MAX_ARRAY, Object, Out, stringify};
 use base64::Engine as _;
 
 pub(super) const NAMES: &[&str] = &[
@@ -26,7 +25,7 @@ pub(super) const NAMES: &[&str] = &[
 ];
 
 // Over 80 lines on purpose: one match arm per function of this group (a dispatch table).
-pub(super) fn call(ev: &mut Evaluator, f: &str, a: &Args, input: Option<&JValue>) -> Out {
+pub(super) fn call(ev: &mut dyn Apply, f: &str, a: &Args, input: Option<&JValue>) -> Out {
     match f {
         "string" => match arg(a, 0) {
             None => Ok(None),
@@ -247,7 +246,7 @@ fn expand(replacement: &str, c: &regex::Captures) -> String {
     out
 }
 
-fn replace(ev: &mut Evaluator, a: &Args, input: Option<&JValue>) -> Out {
+fn replace(ev: &mut dyn Apply, a: &Args, input: Option<&JValue>) -> Out {
     let f = "replace";
     let Some(s) = string_arg(a, 0, f)? else {
         return Ok(None);
