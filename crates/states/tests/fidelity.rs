@@ -1,8 +1,9 @@
 //! AWS fidelity of serialized JSON: objects keep their own key order (as Step Functions does)
 //! through every path that builds or serializes JSON — Pass (`Result`, pass-through),
 //! `Parameters`, `ResultSelector`, `ResultPath`, the intrinsics, JSONata (`$string`, object
-//! constructors, `Output`), the history's `input`/`output` texts — and intrinsic strings'
-//! escapes (`\'`, `\{`, `\}`, `\\`) end to end from a definition's JSON text.
+//! constructors, `Output`, `Arguments`), Map `ItemSelector`, Parallel, variables, the
+//! history's `input`/`output` texts — and intrinsic strings' escapes (`\'`, `\{`, `\}`,
+//! `\\`) end to end from a definition's JSON text.
 
 use eventpay_states::{
     ExecutionStatus, HistoryEvent, StateMachine, TaskError, TaskInvoker, VirtualClock,
@@ -49,6 +50,16 @@ async fn run(definition: &str, input: &str) -> (String, Vec<HistoryEvent>) {
 fn event_text(events: &[HistoryEvent], ty: &str, details: &str, key: &str) -> String {
     let e = events.iter().rev().find(|e| e.event_type == ty).unwrap();
     e.details[details][key].as_str().unwrap().to_string()
+}
+
+/// The task input text the history shows (`LambdaFunctionScheduled`).
+fn scheduled_input(events: &[HistoryEvent]) -> String {
+    event_text(
+        events,
+        "LambdaFunctionScheduled",
+        "lambdaFunctionScheduledEventDetails",
+        "input",
+    )
 }
 
 const INPUT: &str = r#"{"zebra": 1, "apple": {"y": 2, "x": 3}, "mango": "m"}"#;
@@ -123,12 +134,7 @@ async fn task_input_result_selector_and_history_keep_the_order() {
         r#"{"second":{"mid":2,"beta":3},"first":1,"whole":{"zeta":1,"alpha":{"mid":2,"beta":3},"kilo":[{"y":1,"x":2}]}}"#
     );
     assert_eq!(
-        event_text(
-            &events,
-            "LambdaFunctionScheduled",
-            "lambdaFunctionScheduledEventDetails",
-            "input"
-        ),
+        scheduled_input(&events),
         r#"{"yankee":"m","bravo":{"y":2,"x":3}}"#
     );
     assert_eq!(
@@ -229,4 +235,50 @@ async fn fail_literals_are_not_templates() {
     assert_eq!(e.status(), ExecutionStatus::Failed);
     assert_eq!(e.error(), Some("E{}"));
     assert_eq!(e.cause(), Some("a {} \\ b \\{"));
+}
+
+#[tokio::test]
+async fn map_parallel_and_variables_keep_the_order() {
+    let def = r#"{"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Assign": {"kept.$": "$.apple", "zz": {"q": 1, "p": 2}}, "Next": "M"},
+        "M": {"Type": "Map", "ItemsPath": "$.list",
+              "ItemSelector": {"value.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index", "var.$": "$kept"},
+              "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}},
+              "ResultPath": "$.mapped", "Next": "P"},
+        "P": {"Type": "Parallel", "Branches": [
+                {"StartAt": "B1", "States": {"B1": {"Type": "Pass", "Parameters": {"y.$": "$zz", "x": 1}, "End": true}}},
+                {"StartAt": "B2", "States": {"B2": {"Type": "Pass", "OutputPath": "$.mapped[0]", "End": true}}}],
+              "OutputPath": "$", "End": true}}}"#;
+    let input = r#"{"list": [{"n": 1, "m": 2}], "apple": {"y": 2, "x": 3}}"#;
+    let (output, _) = run(def, input).await;
+    assert_eq!(
+        output,
+        r#"[{"y":{"q":1,"p":2},"x":1},{"value":{"n":1,"m":2},"index":0,"var":{"y":2,"x":3}}]"#
+    );
+    let def = r#"{"StartAt": "M", "States": {
+        "M": {"Type": "Map", "ItemsPath": "$.list",
+              "ItemSelector": {"value.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index"},
+              "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}},
+              "End": true}}}"#;
+    let (output, _) = run(def, input).await;
+    assert_eq!(output, r#"[{"value":{"n":1,"m":2},"index":0}]"#);
+}
+
+#[tokio::test]
+async fn jsonata_task_arguments_keep_the_order() {
+    let def = format!(
+        r#"{{"QueryLanguage": "JSONata", "StartAt": "T", "States": {{
+        "T": {{"Type": "Task", "Resource": "{LAMBDA}",
+              "Arguments": {{"yankee": "{{% $states.input.mango %}}", "bravo": "{{% $states.input.apple %}}"}},
+              "Output": "{{% $string($states.result) %}}", "End": true}}}}}}"#
+    );
+    let (output, events) = run(&def, INPUT).await;
+    assert_eq!(
+        output,
+        r#""{\"zeta\":1,\"alpha\":{\"mid\":2,\"beta\":3},\"kilo\":[{\"y\":1,\"x\":2}]}""#
+    );
+    assert_eq!(
+        scheduled_input(&events),
+        r#"{"yankee":"m","bravo":{"y":2,"x":3}}"#
+    );
 }
