@@ -1,4 +1,5 @@
-//! Error types: definition errors (refused before running) and task errors (from the invoker).
+//! Error types: definition errors (refused before running), task errors (from the invoker)
+//! and, inside the crate, field evaluation errors.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,30 @@ pub struct DefinitionError {
 pub struct TaskError {
     pub error: String,
     pub cause: String,
+}
+
+/// A runtime failure while evaluating a field: a `States.Runtime` error of the state, or for a
+/// JSONata expression (`query`) a `States.QueryEvaluationError`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct EvalError {
+    pub(crate) message: String,
+    pub(crate) query: bool,
+}
+
+impl EvalError {
+    pub(crate) fn runtime(message: String) -> EvalError {
+        EvalError {
+            message,
+            query: false,
+        }
+    }
+
+    pub(crate) fn query(message: String) -> EvalError {
+        EvalError {
+            message,
+            query: true,
+        }
+    }
 }
 
 /// Error names defined by the States Language.

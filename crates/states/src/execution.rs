@@ -2,9 +2,12 @@
 //! can persist it after every step and resume it after a crash.
 
 use crate::clock::{Clock, RealClock};
-use crate::engine::{Cursor, Env, ExecInfo, Frame, Outcome, step_frame};
+use crate::engine::{
+    self, Cursor, ExecInfo, Frame, MAX_HISTORY_EVENTS, Outcome, history_limit, step_frame,
+};
 use crate::history::{HistoryEvent, Recorder, text};
-use crate::{StateMachine, TaskInvoker};
+use crate::invoker::TaskInvoker;
+use crate::machine::StateMachine;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -226,15 +229,9 @@ impl Execution {
             self.status = ExecutionStatus::TimedOut;
             return self.finish(rec);
         }
-        let mut env = Env {
-            tasks,
-            clock,
-            info: &self.info,
-            rec,
-            now,
-        };
-        let outcome = if self.next_event_id > crate::engine::MAX_HISTORY_EVENTS {
-            Outcome::Failed(crate::engine::history_limit())
+        let mut env = engine::new_env(tasks, clock, &self.info, rec, now);
+        let outcome = if self.next_event_id > MAX_HISTORY_EVENTS {
+            Outcome::Failed(history_limit())
         } else {
             step_frame(&machine.definition.block, &mut self.frame, &mut env).await
         };

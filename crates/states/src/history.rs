@@ -22,6 +22,14 @@ pub(crate) fn text(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
+/// A value as AWS shows it in messages: a string as itself, anything else as JSON text.
+pub(crate) fn shown(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => text(other),
+    }
+}
+
 /// Appends events with consecutive ids; `previousEventId` is the event before.
 #[derive(Debug, Default)]
 pub(crate) struct Recorder {

@@ -118,7 +118,9 @@ impl P<'_> {
             return Ok(Call { name, args });
         }
         loop {
-            args.push(self.arg()?);
+            // States.Format's first argument is its template.
+            let template = name == "States.Format" && args.is_empty();
+            args.push(self.arg(template)?);
             self.ws();
             match self.s.get(self.i) {
                 Some(b',') => self.i += 1,
@@ -131,10 +133,12 @@ impl P<'_> {
         }
     }
 
-    fn arg(&mut self) -> Result<Arg, String> {
+    fn arg(&mut self, template: bool) -> Result<Arg, String> {
         self.ws();
         match self.s.get(self.i) {
-            Some(b'\'') => self.string().map(|s| Arg::Literal(Value::String(s))),
+            Some(b'\'') => self
+                .string(template)
+                .map(|s| Arg::Literal(Value::String(s))),
             Some(b'$') => {
                 let start = self.i;
                 let mut depth = 0i32;
@@ -171,23 +175,32 @@ impl P<'_> {
         }
     }
 
-    fn string(&mut self) -> Result<String, String> {
+    /// A quoted string argument. The States Language's escapes are `\'`, `\{`, `\}` and `\\`
+    /// (for `'`, `{`, `}` and `\`); a backslash before anything else is an open escape, an
+    /// error. In States.Format's template (`template`) `\{`, `\}` and `\\` stay escaped so
+    /// that `format` can tell a literal brace or backslash from a `{}` placeholder; every
+    /// other argument gets the plain text.
+    fn string(&mut self, template: bool) -> Result<String, String> {
         self.i += 1;
         let mut out = Vec::new();
         while let Some(&c) = self.s.get(self.i) {
             self.i += 1;
             match c {
-                b'\\' => {
-                    if let Some(&n) = self.s.get(self.i) {
-                        // `\{` and `\}` stay escaped so that States.Format can tell a literal
-                        // brace from a placeholder.
-                        if n == b'{' || n == b'}' {
+                b'\\' => match self.s.get(self.i) {
+                    Some(&n @ (b'\'' | b'{' | b'}' | b'\\')) => {
+                        if template && n != b'\'' {
                             out.push(b'\\');
                         }
                         out.push(n);
                         self.i += 1;
                     }
-                }
+                    _ => {
+                        return Err(format!(
+                            "an open escape backslash in '{}': only \\', \\{{, \\}} and \\\\ are escapes in an intrinsic function's string",
+                            self.text
+                        ));
+                    }
+                },
                 b'\'' => return String::from_utf8(out).map_err(|e| e.to_string()),
                 _ => out.push(c),
             }
@@ -237,6 +250,8 @@ fn java_round(x: f64) -> i64 {
     (x + 0.5).floor() as i64
 }
 
+// Over 80 lines on purpose: one match arm per intrinsic function, so the whole function
+// library reads as one table.
 fn apply(f: &str, a: Vec<Value>) -> Result<Value, String> {
     match f {
         "States.Format" => {
@@ -485,6 +500,94 @@ mod tests {
         assert_eq!(
             run("States.Hash('input data', 'MD5')", json!({})).unwrap(),
             json!("812f45842bc6d66ee14572ce20db8e86")
+        );
+    }
+
+    /// Every escape the States Language defines for intrinsic strings (`\'`, `\{`, `\}`, `\\`),
+    /// in States.Format's template and in plain arguments. (Rust raw strings: what is written
+    /// here is the intrinsic text itself, after JSON unescaping.)
+    #[test]
+    fn string_escapes() {
+        let cases: &[(&str, Value)] = &[
+            (r"States.Format('it\'s')", json!("it's")),
+            (r"States.Format('\{\}')", json!("{}")),
+            (r"States.Format('\{{}\}', 'x')", json!("{x}")),
+            (r"States.Format('a\\b')", json!("a\\b")),
+            (r"States.Format('C:\\{}', 'dir')", json!("C:\\dir")),
+            (r"States.Format('\\\{')", json!("\\{")),
+            (r"States.Format('\\\\')", json!("\\\\")),
+            (r"States.Format('{} \\ {}', 'a', 'b')", json!("a \\ b")),
+            (
+                r"States.Array('it\'s', '\{x\}', 'a\\b', '\\')",
+                json!(["it's", "{x}", "a\\b", "\\"]),
+            ),
+            (
+                r"States.StringSplit('a\\b\\c', '\\')",
+                json!(["a", "b", "c"]),
+            ),
+            (r"States.Format('{}', 'a\\{}')", json!("a\\{}")),
+            (r"States.JsonToString('\{\}')", json!("\"{}\"")),
+        ];
+        for (expr, want) in cases {
+            assert_eq!(&run(expr, json!({})).unwrap(), want, "{expr}");
+        }
+    }
+
+    /// A template from a path is read as it always was: `{}` placeholders, `\x` is `x`.
+    #[test]
+    fn template_from_a_path() {
+        assert_eq!(
+            run("States.Format($.t, 'x')", json!({"t": "a{}b \\{\\}"})).unwrap(),
+            json!("axb {}")
+        );
+    }
+
+    /// A backslash that escapes nothing (an open escape) is refused, as the spec says.
+    #[test]
+    fn open_escapes_are_refused() {
+        for expr in [
+            r"States.Format('a\nb')",
+            r"States.Array('\x')",
+            r"States.Format('a\ ')",
+        ] {
+            let e = Call::parse(expr).unwrap_err();
+            assert!(e.contains("open escape"), "{expr}: {e}");
+        }
+        let e = Call::parse(r"States.Format('a\')").unwrap_err();
+        assert!(e.contains("unterminated"), "{e}");
+    }
+
+    /// Objects keep their own key order through JsonToString, StringToJson, JsonMerge and
+    /// States.Format's rendering of an object.
+    #[test]
+    fn objects_keep_their_key_order() {
+        let input: Value = serde_json::from_str(
+            r#"{"o": {"zebra": 1, "apple": {"y": 2, "x": 3}}, "p": {"mango": 4, "apple": 5}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            run("States.JsonToString($.o)", input.clone()).unwrap(),
+            json!(r#"{"zebra":1,"apple":{"y":2,"x":3}}"#)
+        );
+        assert_eq!(
+            run(
+                "States.JsonToString(States.StringToJson('\\{\"b\":1,\"a\":2\\}'))",
+                json!({})
+            )
+            .unwrap(),
+            json!(r#"{"b":1,"a":2}"#)
+        );
+        assert_eq!(
+            run(
+                "States.JsonToString(States.JsonMerge($.o, $.p, false))",
+                input.clone()
+            )
+            .unwrap(),
+            json!(r#"{"zebra":1,"apple":5,"mango":4}"#)
+        );
+        assert_eq!(
+            run("States.Format('{}', $.o)", input).unwrap(),
+            json!("{zebra=1, apple={y=2, x=3}}")
         );
     }
 }

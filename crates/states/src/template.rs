@@ -1,9 +1,13 @@
 //! Payload templates: `Parameters`, `ResultSelector`, `ItemSelector` and `Assign`. Keys ending in
-//! `.$` take their value from a path or an intrinsic function; everything else is literal.
+//! `.$` take their value from a path or an intrinsic function; everything else is literal. In
+//! JSONata states (`compile_jsonata`) `{% ... %}` strings are expressions and every key is
+//! literal.
 
+use crate::error::EvalError;
 use crate::intrinsics::{self, Call};
 use crate::jsonata::Expression;
 use crate::path::{JsonPath, PathMiss, Roots};
+use crate::query::{self, expression_text, type_name};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -35,30 +39,6 @@ impl Source {
     }
 }
 
-/// A runtime failure while evaluating a field: a `States.Runtime` error of the state, or for a
-/// JSONata expression (`query`) a `States.QueryEvaluationError`.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct EvalError {
-    pub(crate) message: String,
-    pub(crate) query: bool,
-}
-
-impl EvalError {
-    pub(crate) fn runtime(message: String) -> EvalError {
-        EvalError {
-            message,
-            query: false,
-        }
-    }
-
-    pub(crate) fn query(message: String) -> EvalError {
-        EvalError {
-            message,
-            query: true,
-        }
-    }
-}
-
 /// Compiles a template; `Err((relative path, message))` names the offending key.
 pub(crate) fn compile(v: &Value) -> Result<Template, (String, String)> {
     match v {
@@ -86,6 +66,33 @@ pub(crate) fn compile(v: &Value) -> Result<Template, (String, String)> {
     }
 }
 
+/// Compiles a JSONata state's field: `{% ... %}` strings are expressions, everything else is
+/// literal (keys ending in `.$` included). `Err((relative path, message))`.
+pub(crate) fn compile_jsonata(v: &Value) -> Result<Template, (String, String)> {
+    match v {
+        Value::String(s) => match expression_text(s) {
+            None => Ok(Template::Literal(v.clone())),
+            Some(text) => Expression::parse(text).map(Template::Query).map_err(|e| {
+                (
+                    String::new(),
+                    format!("invalid JSONata expression '{text}': {e}"),
+                )
+            }),
+        },
+        Value::Object(o) => o
+            .iter()
+            .map(|(k, val)| {
+                compile_jsonata(val)
+                    .map(|t| (k.clone(), t))
+                    .map_err(|(p, m)| (format!("/{k}{p}"), m))
+            })
+            .collect::<Result<_, _>>()
+            .map(Template::Object),
+        Value::Array(a) => compile_array(a, compile_jsonata),
+        other => Ok(Template::Literal(other.clone())),
+    }
+}
+
 /// An array template whose items `compile_item` compiles (JSONPath or JSONata rules).
 pub(crate) fn compile_array(
     a: &[Value],
@@ -107,7 +114,7 @@ impl Template {
     /// the field and the key inside it, as AWS does (`Output/result`).
     pub(crate) fn evaluate_named(&self, roots: &Roots, field: &str) -> Result<Value, EvalError> {
         match self {
-            Template::Query(e) => crate::query::evaluate(e, roots, field),
+            Template::Query(e) => query::evaluate(e, roots, field),
             Template::Array(items) => items
                 .iter()
                 .enumerate()
@@ -161,4 +168,26 @@ pub(crate) fn miss_error(p: &JsonPath, field: &str, roots: &Roots, miss: PathMis
             serde_json::to_string(roots.input).unwrap_or_default()
         )),
     }
+}
+
+/// Evaluates a field whose value must have one JSON type (`expected`, per `type_name`).
+pub(crate) fn evaluate_typed(
+    t: &Template,
+    roots: &Roots,
+    field: &str,
+    expected: &str,
+) -> Result<Value, EvalError> {
+    let v = t.evaluate_named(roots, field)?;
+    if type_name(&v) == expected {
+        return Ok(v);
+    }
+    let what = match t {
+        Template::Query(e) => query::prefix(e, field),
+        _ => format!("The field '{field}'"),
+    };
+    Err(EvalError::query(format!(
+        "{what} returned an unexpected result type. Expected '{expected}', but was '{}' for value: {}",
+        type_name(&v),
+        serde_json::to_string(&v).unwrap_or_default()
+    )))
 }

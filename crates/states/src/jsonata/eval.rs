@@ -5,56 +5,17 @@
 
 use super::JsonataError;
 use super::functions;
-use super::navigate::{descendants, lookup, wildcard};
 use super::parser::{BinOp, Node};
-use super::value::{Flags, JValue, Lambda, deep_equal, stringify, truthy};
-use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use super::select::{descendants, lookup, wildcard};
+use super::value::{
+    Apply, Flags, Frame, JValue, Lambda, MAX_ARRAY, Object, Out, deep_equal, stringify, truthy,
+};
 use std::rc::Rc;
 
 /// Deeper evaluation (nested calls, recursion) fails with U1001 instead of overflowing the stack.
 pub(crate) const MAX_DEPTH: usize = 150;
 /// Work budget of one evaluation (expression nodes visited).
 const MAX_STEPS: u64 = 2_000_000;
-/// Largest array a range or `$range` may build.
-pub(crate) const MAX_ARRAY: usize = 10_000_000;
-
-/// Variables bound with `:=` or as lambda parameters, innermost first.
-#[derive(Debug, Default)]
-pub(crate) struct Frame {
-    vars: RefCell<HashMap<String, JValue>>,
-    parent: Option<Rc<Frame>>,
-}
-
-impl Frame {
-    pub(crate) fn child(parent: &Rc<Frame>) -> Rc<Frame> {
-        Rc::new(Frame {
-            vars: RefCell::default(),
-            parent: Some(parent.clone()),
-        })
-    }
-
-    fn get(&self, name: &str) -> Option<JValue> {
-        if let Some(v) = self.vars.borrow().get(name) {
-            return Some(v.clone());
-        }
-        self.parent.as_ref().and_then(|p| p.get(name))
-    }
-
-    fn bound(&self, name: &str) -> bool {
-        self.vars.borrow().contains_key(name) || self.parent.as_ref().is_some_and(|p| p.bound(name))
-    }
-
-    fn set(&self, name: &str, v: Option<JValue>) {
-        let mut vars = self.vars.borrow_mut();
-        match v {
-            Some(v) => vars.insert(name.to_string(), v),
-            None => vars.remove(name),
-        };
-    }
-}
-
-pub(crate) type Out = Result<Option<JValue>, JsonataError>;
 
 pub(crate) struct Evaluator<'a> {
     /// Variables from outside the expression (`$states`, workflow variables).
@@ -121,14 +82,9 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    pub(crate) fn eval(&mut self, node: &Node, input: Option<&JValue>, frame: &Rc<Frame>) -> Out {
-        self.steps += 1;
-        if self.steps > MAX_STEPS {
-            return Err(JsonataError::new(
-                "U1001",
-                "Expression evaluation timeout: Check for infinite loop",
-            ));
-        }
+    /// One level deeper (an evaluation or a builtin call); the caller decrements `depth`
+    /// when it returns. Too deep is JSONata's stack overflow error.
+    fn descend(&mut self) -> Result<(), JsonataError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             self.depth -= 1;
@@ -137,6 +93,18 @@ impl<'a> Evaluator<'a> {
                 "Stack overflow error: Check for non-terminating recursive function.  Consider rewriting as tail-recursive.",
             ));
         }
+        Ok(())
+    }
+
+    pub(crate) fn eval(&mut self, node: &Node, input: Option<&JValue>, frame: &Rc<Frame>) -> Out {
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            return Err(JsonataError::new(
+                "U1001",
+                "Expression evaluation timeout: Check for infinite loop",
+            ));
+        }
+        self.descend()?;
         let r = self.eval_node(node, input, frame);
         self.depth -= 1;
         Ok(collapse(r?))
@@ -220,7 +188,7 @@ impl<'a> Evaluator<'a> {
 
     #[inline(never)]
     fn object(&mut self, pairs: &[(Node, Node)], input: Option<&JValue>, frame: &Rc<Frame>) -> Out {
-        let mut out = BTreeMap::new();
+        let mut out = Object::new();
         for (k, v) in pairs {
             let key = match self.eval(k, input, frame)? {
                 Some(JValue::String(s)) => s,
@@ -333,50 +301,6 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// Calls a function value with already evaluated arguments.
-    #[inline(never)]
-    pub(crate) fn apply(
-        &mut self,
-        f: &JValue,
-        args: Vec<Option<JValue>>,
-        input: Option<&JValue>,
-    ) -> Out {
-        match f {
-            JValue::Lambda(l) => {
-                let frame = Frame::child(&l.frame);
-                for (i, p) in l.params.iter().enumerate() {
-                    frame.set(p, args.get(i).cloned().flatten());
-                }
-                self.eval(&l.body, input, &frame)
-            }
-            JValue::Builtin(name) => {
-                self.depth += 1;
-                if self.depth > MAX_DEPTH {
-                    self.depth -= 1;
-                    return Err(JsonataError::new(
-                        "U1001",
-                        "Stack overflow error: Check for non-terminating recursive function.  Consider rewriting as tail-recursive.",
-                    ));
-                }
-                let r = functions::call(self, name, args, input);
-                self.depth -= 1;
-                r.map(collapse)
-            }
-            _ => Err(JsonataError::new(
-                "T1006",
-                "Attempted to invoke a non-function",
-            )),
-        }
-    }
-
-    /// How many parameters a function declares (`$map` passes index and array only if wanted).
-    pub(crate) fn arity(f: &JValue) -> usize {
-        match f {
-            JValue::Lambda(l) => l.params.len(),
-            _ => 1,
-        }
-    }
-
     #[inline(never)]
     fn array(
         &mut self,
@@ -461,6 +385,7 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    // Over 80 lines on purpose: one match arm per binary operator (a dispatch table).
     #[inline(never)]
     fn binary(
         &mut self,
@@ -569,4 +494,30 @@ fn shown(v: &Option<JValue>) -> String {
         .and_then(|v| stringify(v).ok())
         .map(|s| format!("\"{s}\""))
         .unwrap_or_else(|| "undefined".into())
+}
+
+impl Apply for Evaluator<'_> {
+    /// Calls a function value with already evaluated arguments.
+    #[inline(never)]
+    fn apply(&mut self, f: &JValue, args: Vec<Option<JValue>>, input: Option<&JValue>) -> Out {
+        match f {
+            JValue::Lambda(l) => {
+                let frame = Frame::child(&l.frame);
+                for (i, p) in l.params.iter().enumerate() {
+                    frame.set(p, args.get(i).cloned().flatten());
+                }
+                self.eval(&l.body, input, &frame)
+            }
+            JValue::Builtin(name) => {
+                self.descend()?;
+                let r = functions::call(self, name, args, input);
+                self.depth -= 1;
+                r.map(collapse)
+            }
+            _ => Err(JsonataError::new(
+                "T1006",
+                "Attempted to invoke a non-function",
+            )),
+        }
+    }
 }

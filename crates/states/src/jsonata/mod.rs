@@ -8,6 +8,7 @@ mod functions;
 mod lexer;
 mod navigate;
 mod parser;
+mod select;
 mod value;
 
 #[cfg(test)]
@@ -84,7 +85,7 @@ impl Expression {
     ) -> Result<Option<Value>, JsonataError> {
         let lookup = |name: &str| outer(name).map(|v| value::JValue::from_json(&v));
         let mut ev = eval::Evaluator::new(&lookup);
-        let frame = Rc::new(eval::Frame::default());
+        let frame = Rc::new(value::Frame::default());
         match ev.eval(&self.root, None, &frame)? {
             None => Ok(None),
             Some(v) => v.to_json().map(Some),

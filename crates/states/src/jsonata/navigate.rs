@@ -1,10 +1,11 @@
-//! Path navigation: steps over sequences, predicates and indexes, field lookup, `*` and `**`.
+//! Path navigation: steps over sequences, predicates and indexes (field lookup, `*` and `**`
+//! are in `select`).
 //! A step maps over every item of the previous step's result and flattens what it gets.
 
 use super::JsonataError;
-use super::eval::{Evaluator, Frame, Out};
+use super::eval::Evaluator;
 use super::parser::Node;
-use super::value::{Flags, JValue, truthy};
+use super::value::{Flags, Frame, JValue, Out, truthy};
 use std::rc::Rc;
 
 impl Evaluator<'_> {
@@ -144,49 +145,4 @@ fn gather(results: Vec<JValue>, last: bool) -> JValue {
         }
     }
     JValue::sequence(out)
-}
-
-pub(super) fn lookup(v: &JValue, key: &str) -> Option<JValue> {
-    match v {
-        JValue::Object(o) => o.get(key).cloned(),
-        JValue::Array(items, _) => {
-            let mut out = Vec::new();
-            for it in items {
-                match lookup(it, key) {
-                    Some(JValue::Array(inner, _)) => out.extend(inner),
-                    Some(other) => out.push(other),
-                    None => {}
-                }
-            }
-            Some(JValue::sequence(out))
-        }
-        _ => None,
-    }
-}
-
-pub(super) fn wildcard(v: &JValue) -> JValue {
-    let mut out = Vec::new();
-    if let JValue::Object(o) = v {
-        for val in o.values() {
-            match val {
-                JValue::Array(items, _) => out.extend(items.iter().cloned()),
-                other => out.push(other.clone()),
-            }
-        }
-    }
-    JValue::sequence(out)
-}
-
-pub(super) fn descendants(v: &JValue, out: &mut Vec<JValue>, depth: usize) {
-    if depth > 256 {
-        return;
-    }
-    if !matches!(v, JValue::Array(..)) {
-        out.push(v.clone());
-    }
-    match v {
-        JValue::Array(items, _) => items.iter().for_each(|x| descendants(x, out, depth + 1)),
-        JValue::Object(o) => o.values().for_each(|x| descendants(x, out, depth + 1)),
-        _ => {}
-    }
 }

@@ -140,6 +140,7 @@ fn constructors_and_blocks() {
     );
 }
 
+// A table of expression/result cases; its length is the number of cases.
 #[test]
 fn functions_and_lambdas() {
     assert_eq!(
@@ -331,6 +332,7 @@ fn limits_fit_a_small_stack() {
 }
 
 /// Malformed and odd expressions come back as errors or values, never as panics.
+// A table of malformed inputs; its length is the number of cases.
 #[test]
 fn token_soup_never_panics() {
     const PARTS: &[&str] = &[

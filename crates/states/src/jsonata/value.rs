@@ -2,12 +2,69 @@
 //! a *sequence* (built by path navigation, collapsed when singleton) or a constructed array.
 
 use super::JsonataError;
-use super::eval::Frame;
 use super::parser::Node;
 use serde_json::{Map, Number, Value};
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
+
+/// What evaluating an expression gives: a value, nothing (JSONata's *undefined*), or an error.
+pub(crate) type Out = Result<Option<JValue>, JsonataError>;
+
+/// Largest array a range or `$range` may build.
+pub(crate) const MAX_ARRAY: usize = 10_000_000;
+
+/// Variables bound with `:=` or as lambda parameters, innermost first. It lives with the
+/// values because a lambda closes over its frame.
+#[derive(Debug, Default)]
+pub(crate) struct Frame {
+    vars: RefCell<HashMap<String, JValue>>,
+    parent: Option<Rc<Frame>>,
+}
+
+impl Frame {
+    pub(crate) fn child(parent: &Rc<Frame>) -> Rc<Frame> {
+        Rc::new(Frame {
+            vars: RefCell::default(),
+            parent: Some(parent.clone()),
+        })
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<JValue> {
+        if let Some(v) = self.vars.borrow().get(name) {
+            return Some(v.clone());
+        }
+        self.parent.as_ref().and_then(|p| p.get(name))
+    }
+
+    pub(crate) fn bound(&self, name: &str) -> bool {
+        self.vars.borrow().contains_key(name) || self.parent.as_ref().is_some_and(|p| p.bound(name))
+    }
+
+    pub(crate) fn set(&self, name: &str, v: Option<JValue>) {
+        let mut vars = self.vars.borrow_mut();
+        match v {
+            Some(v) => vars.insert(name.to_string(), v),
+            None => vars.remove(name),
+        };
+    }
+}
+
+/// Calls a function value with evaluated arguments. The evaluator implements it and the
+/// function library calls back through it (`$map`, `$sort` with a comparator ...), so the
+/// library does not import the evaluator.
+pub(crate) trait Apply {
+    fn apply(&mut self, f: &JValue, args: Vec<Option<JValue>>, input: Option<&JValue>) -> Out;
+}
+
+/// How many parameters a function declares (`$map` passes index and array only if wanted).
+pub(crate) fn arity(f: &JValue) -> usize {
+    match f {
+        JValue::Lambda(l) => l.params.len(),
+        _ => 1,
+    }
+}
 
 /// How an array came to be; it decides flattening and singleton collapsing.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -20,6 +77,10 @@ pub(crate) struct Flags {
     pub(crate) cons: bool,
 }
 
+/// A JSONata object: its keys keep their insertion order, as in JavaScript (and in the JSON
+/// the state received), so `$string`, `$keys` and `$each` see the object's own order.
+pub(crate) type Object = indexmap::IndexMap<String, JValue>;
+
 #[derive(Debug, Clone)]
 pub(crate) enum JValue {
     Null,
@@ -27,7 +88,7 @@ pub(crate) enum JValue {
     Number(f64),
     String(String),
     Array(Vec<JValue>, Flags),
-    Object(BTreeMap<String, JValue>),
+    Object(Object),
     Lambda(Rc<Lambda>),
     Builtin(&'static str),
     Regex(Rc<regex::Regex>),

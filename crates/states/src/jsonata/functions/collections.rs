@@ -2,16 +2,15 @@
 
 use super::{Args, arg, signature, some, string_arg, unknown};
 use crate::jsonata::JsonataError;
-use crate::jsonata::eval::{Evaluator, Out};
-use crate::jsonata::value::{JValue, deep_equal, truthy};
-use std::collections::BTreeMap;
+use crate::jsonata::value::{Apply, JValue, Object, Out, deep_equal, truthy};
 
 pub(super) const NAMES: &[&str] = &[
     "append", "sort", "reverse", "distinct", "zip", "keys", "lookup", "merge", "spread", "type",
     "error", "assert",
 ];
 
-pub(super) fn call(ev: &mut Evaluator, f: &str, a: &Args, input: Option<&JValue>) -> Out {
+// Over 80 lines on purpose: one match arm per function of this group (a dispatch table).
+pub(super) fn call(ev: &mut dyn Apply, f: &str, a: &Args, input: Option<&JValue>) -> Out {
     match f {
         "append" => match (arg(a, 0), arg(a, 1)) {
             (None, b) => Ok(b.cloned()),
@@ -75,7 +74,7 @@ pub(super) fn call(ev: &mut Evaluator, f: &str, a: &Args, input: Option<&JValue>
                 .into_items()
                 .into_iter()
                 .filter_map(|it| match it {
-                    JValue::Object(mut o) => o.remove(&key),
+                    JValue::Object(mut o) => o.shift_remove(&key),
                     _ => None,
                 })
                 .collect();
@@ -83,7 +82,7 @@ pub(super) fn call(ev: &mut Evaluator, f: &str, a: &Args, input: Option<&JValue>
         }
         "merge" => {
             let Some(v) = arg(a, 0) else { return Ok(None) };
-            let mut out = BTreeMap::new();
+            let mut out = Object::new();
             for it in v.clone().into_items() {
                 match it {
                     JValue::Object(o) => out.extend(o),
@@ -98,7 +97,7 @@ pub(super) fn call(ev: &mut Evaluator, f: &str, a: &Args, input: Option<&JValue>
                 match it {
                     JValue::Object(o) => out.extend(
                         o.into_iter()
-                            .map(|(k, v)| JValue::Object(BTreeMap::from([(k, v)]))),
+                            .map(|(k, v)| JValue::Object(Object::from([(k, v)]))),
                     ),
                     other => out.push(other),
                 }
@@ -124,7 +123,7 @@ pub(super) fn call(ev: &mut Evaluator, f: &str, a: &Args, input: Option<&JValue>
 
 /// A stable merge sort whose comparison may fail (a user function can return an error), so
 /// an inconsistent comparator can never panic the way `slice::sort_by` may.
-fn sort(ev: &mut Evaluator, a: &Args, input: Option<&JValue>) -> Out {
+fn sort(ev: &mut dyn Apply, a: &Args, input: Option<&JValue>) -> Out {
     let Some(v) = arg(a, 0) else { return Ok(None) };
     let items = v.clone().into_items();
     let func = arg(a, 1).cloned();

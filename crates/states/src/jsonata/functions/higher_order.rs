@@ -2,13 +2,12 @@
 
 use super::{Args, arg, signature, some, unknown};
 use crate::jsonata::JsonataError;
-use crate::jsonata::eval::{Evaluator, Out};
-use crate::jsonata::value::{JValue, truthy};
-use std::collections::BTreeMap;
+use crate::jsonata::value::{Apply, JValue, Object, Out, arity, truthy};
 
 pub(super) const NAMES: &[&str] = &["each", "sift", "map", "filter", "single", "reduce"];
 
-pub(super) fn call(ev: &mut Evaluator, f: &str, a: &Args, input: Option<&JValue>) -> Out {
+// Over 80 lines on purpose: one match arm per function of this group (a dispatch table).
+pub(super) fn call(ev: &mut dyn Apply, f: &str, a: &Args, input: Option<&JValue>) -> Out {
     match f {
         "each" | "sift" => {
             let Some(JValue::Object(o)) = arg(a, 0).cloned() else {
@@ -23,7 +22,7 @@ pub(super) fn call(ev: &mut Evaluator, f: &str, a: &Args, input: Option<&JValue>
                 .ok_or_else(|| signature(f, 1))?;
             let whole = JValue::Object(o.clone());
             let mut seq = Vec::new();
-            let mut kept = BTreeMap::new();
+            let mut kept = Object::new();
             for (k, v) in o {
                 let r = apply_positional(
                     ev,
@@ -105,7 +104,7 @@ pub(super) fn call(ev: &mut Evaluator, f: &str, a: &Args, input: Option<&JValue>
                 .filter(|x| x.is_function())
                 .cloned()
                 .ok_or_else(|| signature(f, 1))?;
-            if Evaluator::arity(&func) < 2 {
+            if arity(&func) < 2 {
                 return Err(JsonataError::new(
                     "D3050",
                     "The second argument of reduce function must be a function with at least two arguments",
@@ -128,12 +127,12 @@ pub(super) fn call(ev: &mut Evaluator, f: &str, a: &Args, input: Option<&JValue>
 /// Calls a callback of `$map`, `$filter`, `$each`, `$sift` with as many of (value, index or
 /// key, whole) as it declares parameters.
 fn apply_positional(
-    ev: &mut Evaluator,
+    ev: &mut dyn Apply,
     func: &JValue,
     args: [JValue; 3],
     input: Option<&JValue>,
 ) -> Out {
-    let wanted = Evaluator::arity(func).max(1);
+    let wanted = arity(func).max(1);
     ev.apply(
         func,
         args.into_iter().take(wanted).map(Some).collect(),

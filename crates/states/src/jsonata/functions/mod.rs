@@ -2,8 +2,7 @@
 //! ones Step Functions adds (`$partition`, `$range`, `$hash`, `$random`, `$uuid`, `$parse`).
 
 use super::JsonataError;
-use super::eval::{Evaluator, Out};
-use super::value::JValue;
+use super::value::{Apply, JValue, Out};
 
 /// Standard JSONata functions this interpreter does not implement: refused at validation.
 pub(crate) const UNSUPPORTED: &[&str] = &[
@@ -119,7 +118,7 @@ pub(super) fn unknown(name: &str) -> JsonataError {
     )
 }
 
-pub(crate) fn call(ev: &mut Evaluator, f: &str, mut a: Args, input: Option<&JValue>) -> Out {
+pub(crate) fn call(ev: &mut dyn Apply, f: &str, mut a: Args, input: Option<&JValue>) -> Out {
     // Functions whose first parameter defaults to the context value.
     if a.is_empty()
         && matches!(

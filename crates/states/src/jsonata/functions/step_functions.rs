@@ -3,8 +3,7 @@
 
 use super::{Args, arg, num_val, number_arg, signature, some, str_val, string_arg, unknown};
 use crate::jsonata::JsonataError;
-use crate::jsonata::eval::{MAX_ARRAY, Out};
-use crate::jsonata::value::{JValue, stringify};
+use crate::jsonata::value::{JValue, MAX_ARRAY, Out, stringify};
 
 pub(super) const NAMES: &[&str] = &[
     "now",

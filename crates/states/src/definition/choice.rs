@@ -1,7 +1,10 @@
-//! Choice rules: parsing the comparison operators and boolean combinators, and evaluating them.
+//! Choice rules: the comparison operators and boolean combinators (JSONPath) and `Condition`
+//! rules (JSONata), parsed into the model the engine's Choice state evaluates.
 
+use super::fields::template_in;
 use crate::error::DefinitionError;
-use crate::path::{JsonPath, PathMiss, Roots};
+use crate::path::JsonPath;
+use crate::query::expression_text;
 use crate::template::{self, Template};
 use crate::time::parse_timestamp;
 use serde_json::{Map, Value};
@@ -119,10 +122,10 @@ fn parse_jsonata_rule(
             ));
         }
     }
-    let field = |key: &str| crate::definition::template_in(obj, at, key, true);
+    let field = |key: &str| template_in(obj, at, key, true);
     let condition = match obj.get("Condition") {
         Some(Value::Bool(_)) => field("Condition")?,
-        Some(Value::String(s)) if crate::query::expression_text(s).is_some() => field("Condition")?,
+        Some(Value::String(s)) if expression_text(s).is_some() => field("Condition")?,
         _ => {
             return Err(err(
                 &format!("{at}/Condition"),
@@ -175,6 +178,18 @@ fn parse_cond(obj: &Map<String, Value>, at: &str, extra: &[&str]) -> Result<Cond
         .keys()
         .filter(|k| !extra.contains(&k.as_str()) && *k != "Comment")
         .collect();
+    match combinator(obj, at, &keys)? {
+        Some(cond) => Ok(cond),
+        None => comparison(obj, at, &keys),
+    }
+}
+
+/// `And`, `Or` or `Not`: None when the rule is a comparison.
+fn combinator(
+    obj: &Map<String, Value>,
+    at: &str,
+    keys: &[&String],
+) -> Result<Option<Cond>, DefinitionError> {
     let nested = |v: &Value, at: &str| -> Result<Cond, DefinitionError> {
         let o = v
             .as_object()
@@ -203,18 +218,27 @@ fn parse_cond(obj: &Map<String, Value>, at: &str, extra: &[&str]) -> Result<Cond
         for (i, c) in list.iter().enumerate() {
             conds.push(nested(c, &format!("{at}/{}/{i}", keys[0]))?);
         }
-        return Ok(if keys[0] == "And" {
+        return Ok(Some(if keys[0] == "And" {
             Cond::And(conds)
         } else {
             Cond::Or(conds)
-        });
+        }));
     }
     if keys.len() == 1 && keys[0] == "Not" {
-        return Ok(Cond::Not(Box::new(nested(
+        return Ok(Some(Cond::Not(Box::new(nested(
             obj.get("Not").unwrap_or(&Value::Null),
             &format!("{at}/Not"),
-        )?)));
+        )?))));
     }
+    Ok(None)
+}
+
+/// `Variable` and one comparison operator with its operand (a value or a path).
+fn comparison(
+    obj: &Map<String, Value>,
+    at: &str,
+    keys: &[&String],
+) -> Result<Cond, DefinitionError> {
     let variable = match obj.get("Variable") {
         Some(Value::String(s)) => {
             JsonPath::parse(s).map_err(|e| err(&format!("{at}/Variable"), e))?
@@ -267,119 +291,4 @@ fn parse_cond(obj: &Map<String, Value>, at: &str, extra: &[&str]) -> Result<Cond
         op,
         operand,
     })
-}
-
-/// Evaluates a condition; `Err` is a `States.Runtime` message.
-pub(crate) fn evaluate(c: &Cond, roots: &Roots) -> Result<bool, String> {
-    match c {
-        Cond::And(cs) => {
-            for c in cs {
-                if !evaluate(c, roots)? {
-                    return Ok(false);
-                }
-            }
-            Ok(true)
-        }
-        Cond::Or(cs) => {
-            for c in cs {
-                if evaluate(c, roots)? {
-                    return Ok(true);
-                }
-            }
-            Ok(false)
-        }
-        Cond::Not(c) => Ok(!evaluate(c, roots)?),
-        Cond::Test {
-            variable,
-            op,
-            operand,
-        } => {
-            let value = match variable.evaluate(roots) {
-                Ok(v) => Some(v),
-                Err(PathMiss::NoMatch) => None,
-                Err(PathMiss::UndefinedVariable(v)) => {
-                    return Err(format!(
-                        "Invalid path '{}': The variable \"${v}\" is not defined.",
-                        variable.text
-                    ));
-                }
-            };
-            if *op == Op::IsPresent {
-                let want = matches!(operand, Operand::Value(Value::Bool(true)));
-                return Ok(value.is_some() == want);
-            }
-            let Some(value) = value else {
-                return Err(format!(
-                    "Invalid path '{}': The choice state's condition path references an invalid value.",
-                    variable.text
-                ));
-            };
-            let rhs = match operand {
-                Operand::Value(v) => v.clone(),
-                Operand::Path(p) => p.evaluate(roots).map_err(|_| {
-                    format!("Invalid path '{}': The choice state's condition path references an invalid value.", p.text)
-                })?,
-            };
-            Ok(test(*op, &value, &rhs))
-        }
-    }
-}
-
-fn is_flag(rhs: &Value, actual: bool) -> bool {
-    rhs.as_bool() == Some(actual)
-}
-
-fn test(op: Op, v: &Value, rhs: &Value) -> bool {
-    match op {
-        Op::IsNull => is_flag(rhs, v.is_null()),
-        Op::IsPresent => true,
-        Op::IsNumeric => is_flag(rhs, v.is_number()),
-        Op::IsString => is_flag(rhs, v.is_string()),
-        Op::IsBoolean => is_flag(rhs, v.is_boolean()),
-        Op::IsTimestamp => is_flag(rhs, v.as_str().and_then(parse_timestamp).is_some()),
-        Op::StringMatches => match (v.as_str(), rhs.as_str()) {
-            (Some(s), Some(p)) => string_matches(s, p),
-            _ => false,
-        },
-        Op::Compare(kind, ord, or_equal) => {
-            let got = match kind {
-                Kind::String => v.as_str().zip(rhs.as_str()).map(|(a, b)| a.cmp(b)),
-                Kind::Numeric => v
-                    .as_f64()
-                    .zip(rhs.as_f64())
-                    .and_then(|(a, b)| a.partial_cmp(&b)),
-                Kind::Boolean => v.as_bool().zip(rhs.as_bool()).map(|(a, b)| a.cmp(&b)),
-                Kind::Timestamp => v
-                    .as_str()
-                    .and_then(parse_timestamp)
-                    .zip(rhs.as_str().and_then(parse_timestamp))
-                    .map(|(a, b)| a.cmp(&b)),
-            };
-            match got {
-                Some(o) => o == ord || (or_equal && o == Ordering::Equal),
-                None => false,
-            }
-        }
-    }
-}
-
-/// `*` matches any run of characters; `\*` and `\\` are literal.
-fn string_matches(s: &str, pattern: &str) -> bool {
-    let mut re = String::from("^");
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                if let Some(n) = chars.next() {
-                    re.push_str(&regex::escape(&n.to_string()));
-                }
-            }
-            '*' => re.push_str(".*"),
-            other => re.push_str(&regex::escape(&other.to_string())),
-        }
-    }
-    re.push('$');
-    regex::Regex::new(&format!("(?s){re}"))
-        .map(|r| r.is_match(s))
-        .unwrap_or(false)
 }

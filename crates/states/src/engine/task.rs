@@ -1,9 +1,11 @@
 //! Task states: invoking the resource through the embedding program's `TaskInvoker`, with the
 //! history events AWS records for a Lambda function or a service integration.
 
-use crate::TaskError;
+use super::env::Env;
+use super::flow::{Failure, Flow};
+use super::scope::Scope;
 use crate::definition::TaskSpec;
-use crate::engine::{Env, Failure, Flow, Scope};
+use crate::error::TaskError;
 use crate::error::names;
 use crate::history::text;
 use serde_json::{Map, Value, json};
@@ -39,41 +41,65 @@ fn kind(resource: &str) -> Kind {
 }
 
 pub(crate) async fn run(spec: &TaskSpec, scope: &Scope<'_>, env: &mut Env<'_>) -> Flow {
-    let prepared = (|| -> Result<(Value, Option<u64>), Failure> {
-        if scope.state.jsonata {
-            return Ok((scope.arguments()?, spec.timeout_seconds));
-        }
-        let effective = scope.input_path()?;
-        let params = scope
-            .template(&scope.state.parameters, &effective)?
-            .unwrap_or(effective.clone());
-        let timeout = match (&spec.timeout_seconds, &spec.timeout_seconds_path) {
-            (Some(t), _) => Some(*t),
-            (None, Some(p)) => {
-                let v = p
-                    .evaluate(&scope.roots(&effective))
-                    .ok()
-                    .and_then(|v| v.as_u64());
-                Some(v.ok_or_else(|| {
-                    scope.runtime(&format!(
-                        "The TimeoutSecondsPath '{}' does not reference a positive integer",
-                        p.text
-                    ))
-                })?)
-            }
-            (None, None) => None,
-        };
-        Ok((params, timeout))
-    })();
-    let (params, timeout) = match prepared {
+    let (params, timeout) = match prepare(spec, scope) {
         Ok(x) => x,
         Err(f) => return Flow::Error(f),
     };
     let kind = kind(&spec.resource);
+    record_scheduled(&kind, spec, &params, timeout, env);
+    let call = env.tasks.invoke(&spec.resource, params);
+    // `None`: TimeoutSeconds passed before the task answered.
+    let result = match timeout {
+        Some(t) => match tokio::time::timeout(std::time::Duration::from_secs(t), call).await {
+            Ok(r) => r.map_err(Some),
+            Err(_) => Err(None),
+        },
+        None => call.await.map_err(Some),
+    };
+    env.now = env.now.max(env.clock.now());
+    record_result(&kind, result, scope, env)
+}
+
+/// The task's input (Parameters or Arguments) and its timeout in seconds.
+fn prepare(spec: &TaskSpec, scope: &Scope) -> Result<(Value, Option<u64>), Failure> {
+    if scope.state.jsonata {
+        return Ok((scope.arguments()?, spec.timeout_seconds));
+    }
+    let effective = scope.input_path()?;
+    let params = scope
+        .template(&scope.state.parameters, &effective)?
+        .unwrap_or(effective.clone());
+    let timeout = match (&spec.timeout_seconds, &spec.timeout_seconds_path) {
+        (Some(t), _) => Some(*t),
+        (None, Some(p)) => {
+            let v = p
+                .evaluate(&scope.roots(&effective))
+                .ok()
+                .and_then(|v| v.as_u64());
+            Some(v.ok_or_else(|| {
+                scope.runtime(&format!(
+                    "The TimeoutSecondsPath '{}' does not reference a positive integer",
+                    p.text
+                ))
+            })?)
+        }
+        (None, None) => None,
+    };
+    Ok((params, timeout))
+}
+
+/// `LambdaFunctionScheduled/Started` or `TaskScheduled/Started`.
+fn record_scheduled(
+    kind: &Kind,
+    spec: &TaskSpec,
+    params: &Value,
+    timeout: Option<u64>,
+    env: &mut Env<'_>,
+) {
     let now = env.now;
-    match &kind {
+    match kind {
         Kind::Lambda => {
-            let mut d = json!({"resource": spec.resource, "input": text(&params), "inputDetails": {"truncated": false}});
+            let mut d = json!({"resource": spec.resource, "input": text(params), "inputDetails": {"truncated": false}});
             if let Some(t) = timeout {
                 d["timeoutInSeconds"] = json!(t);
             }
@@ -90,7 +116,7 @@ pub(crate) async fn run(spec: &TaskSpec, scope: &Scope<'_>, env: &mut Env<'_>) -
             resource_type,
             resource,
         } => {
-            let mut d = json!({"resourceType": resource_type, "resource": resource, "region": env.info.region(), "parameters": text(&params)});
+            let mut d = json!({"resourceType": resource_type, "resource": resource, "region": env.info.region(), "parameters": text(params)});
             if let Some(t) = timeout {
                 d["timeoutInSeconds"] = json!(t);
             }
@@ -107,17 +133,17 @@ pub(crate) async fn run(spec: &TaskSpec, scope: &Scope<'_>, env: &mut Env<'_>) -
             );
         }
     }
-    let call = env.tasks.invoke(&spec.resource, params);
-    let result = match timeout {
-        Some(t) => match tokio::time::timeout(std::time::Duration::from_secs(t), call).await {
-            Ok(r) => r.map_err(Some),
-            Err(_) => Err(None),
-        },
-        None => call.await.map_err(Some),
-    };
-    env.now = env.now.max(env.clock.now());
+}
+
+/// `...Succeeded` and the state's result, or `...Failed`/`...TimedOut` and its error.
+fn record_result(
+    kind: &Kind,
+    result: Result<Value, Option<TaskError>>,
+    scope: &Scope,
+    env: &mut Env<'_>,
+) -> Flow {
     let now = env.now;
-    let (prefix, key_prefix, extra) = match &kind {
+    let (prefix, key_prefix, extra) = match kind {
         Kind::Lambda => ("LambdaFunction", "lambdaFunction", Map::new()),
         Kind::Service {
             resource_type,

@@ -1,11 +1,39 @@
-//! When a Wait state ends: `Seconds`, `SecondsPath`, `Timestamp` or `TimestampPath`.
+//! Wait states (JSONPath): the first step sets the timer (`Seconds`, `SecondsPath`,
+//! `Timestamp` or `TimestampPath`), the step after it fires leaves the state.
 
+use super::flow::{Failure, Flow};
+use super::scope::Scope;
 use crate::definition::WaitFor;
-use crate::engine::{Failure, Scope};
-use crate::history::text;
+use crate::history::shown;
+use crate::path::JsonPath;
 use crate::time::parse_timestamp;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
+
+pub(crate) fn run(scope: &Scope, w: &WaitFor, now: DateTime<Utc>) -> Flow {
+    let state = scope.state;
+    let effective = match scope.input_path() {
+        Ok(v) => v,
+        Err(f) => return Flow::Error(f),
+    };
+    if scope.cursor.waiting {
+        return match scope.output_path(&effective) {
+            Ok(output) => Flow::Done {
+                output,
+                next: state.next.clone(),
+                assign: Some((effective, state.assign.clone())),
+            },
+            Err(f) => Flow::Error(f),
+        };
+    }
+    match until(w, scope, &effective, now) {
+        Ok(until) => Flow::Pending {
+            wake_at: until,
+            waiting: true,
+        },
+        Err(f) => Flow::Error(f),
+    }
+}
 
 pub(crate) fn until(
     w: &WaitFor,
@@ -13,7 +41,7 @@ pub(crate) fn until(
     effective: &Value,
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, Failure> {
-    let lookup = |p: &crate::path::JsonPath, field: &str| {
+    let lookup = |p: &JsonPath, field: &str| {
         p.evaluate(&scope.roots(effective)).map_err(|_| {
             scope.runtime(&format!(
                 "The {field} parameter does not reference an input value: {}",
@@ -23,23 +51,23 @@ pub(crate) fn until(
     };
     match w {
         WaitFor::Seconds(s) => Ok(later(now, *s)),
-        // JSONata states evaluate these in `jsonata_states`.
+        // JSONata states evaluate these in `engine::jsonata`.
         WaitFor::SecondsQuery(_) | WaitFor::TimestampQuery(_) => {
             Err(scope.runtime("a JSONata Wait field reached the JSONPath evaluator"))
         }
         WaitFor::Timestamp(t) => Ok(*t),
         WaitFor::SecondsPath(p) => {
             let v = lookup(p, "SecondsPath")?;
-            let shown = || format!("{} == {}", p.text, display(&v));
+            let described = || format!("{} == {}", p.text, shown(&v));
             match v.as_i64() {
                 Some(s) if s < 0 => Err(scope.runtime(&format!(
                     "The SecondsPath parameter references a negative value: {}",
-                    shown()
+                    described()
                 ))),
                 Some(s) => Ok(later(now, s as u64)),
                 None => Err(scope.runtime(&format!(
                     "The SecondsPath parameter cannot be parsed as a long value: {}",
-                    shown()
+                    described()
                 ))),
             }
         }
@@ -49,7 +77,7 @@ pub(crate) fn until(
                 scope.runtime(&format!(
                     "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {}",
                     p.text,
-                    display(&v)
+                    shown(&v)
                 ))
             })
         }
@@ -61,11 +89,4 @@ pub(crate) fn later(now: DateTime<Utc>, s: u64) -> DateTime<Utc> {
     let d = Duration::try_seconds(s.min(i64::MAX as u64 / 1000) as i64).unwrap_or(Duration::MAX);
     now.checked_add_signed(d)
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
-}
-
-fn display(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => text(other),
-    }
 }

@@ -1,8 +1,8 @@
 //! Graph checks on a parsed definition: every transition names a state of the same block,
 //! `StartAt` exists, every state is reachable, and there is a way to finish.
 
-use crate::choice::Rule;
-use crate::definition::{Block, Kind, State};
+use super::choice::Rule;
+use super::model::{Block, Kind, State};
 use crate::error::DefinitionError;
 use std::collections::BTreeSet;
 
