@@ -185,9 +185,11 @@ impl Db {
         F: FnOnce(&Connection) -> Result<T, LocalError> + Send + 'static,
     {
         let pool = self.readers.clone();
-        tokio::task::spawn_blocking(move || pool.with(work))
-            .await
-            .map_err(|e| LocalError::Io(format!("database reader stopped: {e}")))?
+        tokio::task::spawn_blocking(move || {
+            crate::profile::count(crate::profile::Part::Reads, || pool.with(work))
+        })
+        .await
+        .map_err(|e| LocalError::Io(format!("database reader stopped: {e}")))?
     }
 }
 
@@ -227,7 +229,9 @@ fn run_writer(mut conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, stats: 
                 Err(_) => break,
             }
         }
-        commit_batch(&mut conn, batch, stats);
+        crate::profile::count(crate::profile::Part::Writer, || {
+            commit_batch(&mut conn, batch, stats)
+        });
     }
 }
 

@@ -12,6 +12,7 @@ pub mod forwarder;
 pub mod http;
 pub mod notify;
 pub mod processor;
+pub mod profile;
 pub mod queue;
 pub mod retention;
 pub mod runtime;

@@ -19,6 +19,7 @@ use crate::error::{LocalError, SpecError};
 use crate::http::{self, AppState, Wakes};
 use crate::notify::LocalNotifier;
 use crate::processor::Processor;
+use crate::profile::{self, Part};
 use crate::queue::QueueConfig;
 use crate::retention::{self, Retention};
 use crate::spec::{OPENAPI_FILE, Spec};
@@ -201,7 +202,7 @@ impl Runtime {
             stop.clone(),
             move || {
                 let p = processor.clone();
-                async move { p.process_batch().await }
+                profile::timed(Part::Processor, async move { p.process_batch().await })
             },
         ));
         let (db, keep) = (self.db.clone(), self.config.retention);

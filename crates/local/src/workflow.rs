@@ -20,6 +20,7 @@ use tokio::task::JoinSet;
 use crate::db::Db;
 use crate::error::LocalError;
 use crate::executions::{self, Live, NewExecution, StepWrite};
+use crate::profile::{self, Part};
 use crate::stage;
 
 /// Workers stepping executions; each takes up to [`BATCH`] per pass.
@@ -256,7 +257,9 @@ impl Shared {
         let mut running = JoinSet::new();
         for live in batch {
             let (machine, tasks) = (self.machine.clone(), tasks.clone());
-            running.spawn(async move { advance(&machine, tasks.as_ref(), live).await });
+            running.spawn(profile::timed(Part::Workflow, async move {
+                advance(&machine, tasks.as_ref(), live).await
+            }));
         }
         let mut stepped = Vec::new();
         while let Some(joined) = running.join_next().await {

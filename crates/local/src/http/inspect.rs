@@ -78,6 +78,7 @@ pub async fn figures(State(app): State<AppState>) -> Result<Response, HttpError>
         .await?;
     Ok(Json(json!({
         "writer": app.db.writer_figures(),
+        "cpu": crate::profile::figures(),
         "engine": app.workflows.figures(),
         "queue": queue,
         "stream_waiting": stream_waiting,

@@ -73,5 +73,14 @@ pub fn router(state: AppState) -> Router {
                 "this route does not accept that method",
             ))
         })
+        .layer(axum::middleware::from_fn(count_cpu))
         .with_state(state)
+}
+
+/// Counts the CPU time of every request's handling (see `crate::profile`).
+async fn count_cpu(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    crate::profile::timed(crate::profile::Part::Http, next.run(req)).await
 }
