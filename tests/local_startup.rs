@@ -116,3 +116,40 @@ fn openapi_operation_not_served_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn a_second_runtime_on_a_data_dir_in_use_refuses_naming_the_holder() {
+    let data = tempfile::tempdir().unwrap();
+    let first = support::Server::start(data.path(), &[]);
+    let out = Command::new(support::binary())
+        .args(["up", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .arg("--spec-dir")
+        .arg(support::spec_dir())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the second instance must not run");
+    assert!(
+        stderr.contains(&format!("pid {}", first.child.id())),
+        "names the holder: {stderr}"
+    );
+}
+
+#[test]
+fn a_removed_database_stops_accepting_payments() {
+    let data = tempfile::tempdir().unwrap();
+    let s = support::Server::start(data.path(), &[]);
+    let id = s.pay("10.00", "ACC-B");
+    s.wait_final(&id, std::time::Duration::from_secs(10));
+    for f in ["eventpay.sqlite3", "eventpay.sqlite3-wal", "eventpay.sqlite3-shm"] {
+        let _ = std::fs::remove_file(data.path().join(f));
+    }
+    let q = s.quote("USD", "EUR", "10.00");
+    let (status, body) = s.post(
+        "/payments",
+        &support::Server::payment_body(q["token"].as_str().unwrap(), "ACC-B"),
+    );
+    assert!(status >= 500, "no 2xx once the database is gone: {status} {body}");
+    assert!(body["error"]["code"].is_string(), "a JSON error: {body}");
+}

@@ -76,7 +76,7 @@ where
             (Some(result), Ok(())) => result,
             // Its own failure says more than the commit's: its changes were rolled back anyway.
             (Some(Err(e)), Err(_)) => Err(e),
-            (_, Err(e)) => Err(LocalError::Io(format!("commit failed: {e}"))),
+            (_, Err(e)) => Err(LocalError::Io(format!("write not committed: {e}"))),
             (None, Ok(())) => Err(LocalError::Io("the write was not run".into())),
         };
         let _ = self.reply.send(answer);
@@ -106,19 +106,22 @@ pub struct Db {
     readers: Arc<ReadPool>,
     stats: Arc<WriterStats>,
     path: Arc<PathBuf>,
+    _lock: Arc<crate::datadir::DataDirLock>,
 }
 
 impl Db {
+    /// Claims the data dir (see [`crate::datadir`]), opens or creates the database in it and
+    /// starts the writer.
     pub fn open(data_dir: &Path, durability: Durability) -> Result<Db, LocalError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            LocalError::Io(format!(
-                "cannot create data dir {}: {e}",
-                data_dir.display()
-            ))
-        })?;
+        let lock = crate::datadir::claim(data_dir)?;
         let path = data_dir.join(DB_FILE);
+        crate::datadir::create_private(&path)?;
         let writer = open_connection(&path, durability)?;
         crate::schema::migrate(&writer)?;
+        for suffix in ["-wal", "-shm"] {
+            crate::datadir::make_private(&data_dir.join(format!("{DB_FILE}{suffix}")))?;
+        }
+        let identity = FileIdentity::of(&path)?;
         let readers = (0..READERS)
             .map(|_| {
                 let c = open_connection(&path, durability)?;
@@ -131,7 +134,7 @@ impl Db {
         let thread_stats = stats.clone();
         std::thread::Builder::new()
             .name("eventpay-writer".into())
-            .spawn(move || run_writer(writer, queue, &thread_stats))
+            .spawn(move || run_writer(writer, queue, &thread_stats, identity))
             .map_err(|e| LocalError::Io(format!("cannot start the database writer: {e}")))?;
         Ok(Db {
             jobs,
@@ -141,6 +144,7 @@ impl Db {
             }),
             stats,
             path: Arc::new(path),
+            _lock: Arc::new(lock),
         })
     }
 
@@ -219,8 +223,16 @@ impl ReadPool {
 }
 
 /// The writer thread: takes every job waiting, runs them in one transaction, commits once, then
-/// answers each caller. Ends when every `Db` handle is gone.
-fn run_writer(mut conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, stats: &WriterStats) {
+/// answers each caller. Ends when every `Db` handle is gone. If the database file is removed or
+/// replaced under it, it stops writing for good: committing into a file nobody can open again
+/// would answer 202 for payments that are lost at the next start.
+fn run_writer(
+    mut conn: Connection,
+    queue: mpsc::Receiver<Box<dyn Job>>,
+    stats: &WriterStats,
+    identity: FileIdentity,
+) {
+    let mut lost: Option<String> = None;
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -229,9 +241,56 @@ fn run_writer(mut conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, stats: 
                 Err(_) => break,
             }
         }
+        if lost.is_none() {
+            lost = identity.check().err();
+            if let Some(why) = &lost {
+                tracing::error!(error = %why, "the database file is gone; no more writes are accepted until a restart");
+            }
+        }
+        if let Some(why) = &lost {
+            for job in batch {
+                job.answer(Err(why.clone()));
+            }
+            continue;
+        }
         crate::profile::count(crate::profile::Part::Writer, || {
             commit_batch(&mut conn, batch, stats)
         });
+    }
+}
+
+/// The database file as opened: its device and inode.
+struct FileIdentity {
+    path: PathBuf,
+    dev: u64,
+    ino: u64,
+}
+
+impl FileIdentity {
+    fn of(path: &Path) -> Result<Self, LocalError> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path)
+            .map_err(|e| LocalError::Io(format!("{}: {e}", path.display())))?;
+        Ok(FileIdentity {
+            path: path.to_owned(),
+            dev: m.dev(),
+            ino: m.ino(),
+        })
+    }
+
+    fn check(&self) -> Result<(), String> {
+        use std::os::unix::fs::MetadataExt;
+        match std::fs::metadata(&self.path) {
+            Ok(m) if m.dev() == self.dev && m.ino() == self.ino => Ok(()),
+            Ok(_) => Err(format!(
+                "the database file {} was replaced while running",
+                self.path.display()
+            )),
+            Err(e) => Err(format!(
+                "the database file {} is gone ({e})",
+                self.path.display()
+            )),
+        }
     }
 }
 
@@ -381,6 +440,33 @@ mod tests {
             .unwrap();
             // A reader on another connection sees the row as soon as the write has answered.
             assert_eq!(keys(&db).await.len(), i + 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_removed_database_file_stops_every_write() {
+        let (dir, db) = open().await;
+        std::fs::remove_file(dir.path().join(DB_FILE)).unwrap();
+        let insert = |tx: &Transaction<'_>| {
+            tx.execute("INSERT INTO t (k, v) VALUES ('z', 1)", [])?;
+            Ok(())
+        };
+        let err = db.write(insert).await.unwrap_err().to_string();
+        assert!(err.contains("is gone"), "{err}");
+        assert!(db.write(insert).await.is_err(), "and stays stopped");
+    }
+
+    #[test]
+    fn database_files_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let _db = Db::open(dir.path(), Durability::Normal).unwrap();
+        for f in [DB_FILE, "eventpay.sqlite3-wal", "eventpay.sqlite3-shm"] {
+            let mode = std::fs::metadata(dir.path().join(f))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "{f}: {mode:o}");
         }
     }
 

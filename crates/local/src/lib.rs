@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod bus;
 pub mod compact;
+pub mod datadir;
 pub mod db;
 pub mod error;
 pub mod executions;
