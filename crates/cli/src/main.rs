@@ -1,6 +1,7 @@
 //! The `eventpay` command: runs the system on one machine (`up`), checks any deployment
-//! end to end (`smoke`), and mirrors the EventBridge and Step Functions tools locally.
+//! end to end (`smoke`), load-tests it (`bench`), and mirrors the EventBridge and Step Functions tools locally.
 
+mod bench;
 mod deploy;
 mod events;
 mod input;
@@ -33,6 +34,9 @@ enum Command {
     /// Step Functions tools: run or validate a state machine locally.
     #[command(subcommand)]
     States(states::StatesCommand),
+    /// Load generator: drive a runtime (its own, or --url) with quote + payment pairs, wait until all
+    /// are final, check them and report throughput, latency, disk and memory beside the disk's limit.
+    Bench(bench::BenchArgs),
     /// Deploy to AWS: package the functions, then terraform apply module by module (quote, payment, platform, settlement).
     Deploy(deploy::DeployArgs),
     /// Remove the AWS deployment: terraform destroy module by module in the reverse order.
@@ -55,6 +59,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Up(args) => up::run(args).await,
             Command::Smoke(args) => smoke::run(args).await,
+            Command::Bench(args) => bench::run(args).await,
             Command::Events(cmd) => events::run(cmd),
             Command::States(cmd) => states::run(cmd).await,
             Command::Deploy(args) => deploy::deploy(args),

@@ -54,7 +54,7 @@ pub struct UpArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum DurabilityArg {
+pub(crate) enum DurabilityArg {
     Normal,
     Full,
 }
