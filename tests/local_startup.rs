@@ -142,7 +142,11 @@ fn a_removed_database_stops_accepting_payments() {
     let s = support::Server::start(data.path(), &[]);
     let id = s.pay("10.00", "ACC-B");
     s.wait_final(&id, std::time::Duration::from_secs(10));
-    for f in ["eventpay.sqlite3", "eventpay.sqlite3-wal", "eventpay.sqlite3-shm"] {
+    for f in [
+        "eventpay.sqlite3",
+        "eventpay.sqlite3-wal",
+        "eventpay.sqlite3-shm",
+    ] {
         let _ = std::fs::remove_file(data.path().join(f));
     }
     let q = s.quote("USD", "EUR", "10.00");
@@ -150,6 +154,9 @@ fn a_removed_database_stops_accepting_payments() {
         "/payments",
         &support::Server::payment_body(q["token"].as_str().unwrap(), "ACC-B"),
     );
-    assert!(status >= 500, "no 2xx once the database is gone: {status} {body}");
+    assert!(
+        status >= 500,
+        "no 2xx once the database is gone: {status} {body}"
+    );
     assert!(body["error"]["code"].is_string(), "a JSON error: {body}");
 }

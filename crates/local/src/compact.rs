@@ -4,6 +4,9 @@
 //! a format byte, so a later dictionary can be added without breaking existing data dirs.
 
 use std::cell::RefCell;
+use std::sync::LazyLock;
+
+use zstd::dict::{DecoderDictionary, EncoderDictionary};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -15,9 +18,15 @@ use crate::error::LocalError;
 const FORMAT_V1: u8 = 1;
 const DICT_V1: &[u8] = include_bytes!("compact-v1.dict");
 /// Fast levels: the writer's time matters more than the last few percent of size.
-const LEVEL: i32 = 3;
+const LEVEL: i32 = 1;
 /// Decompressed documents larger than this are refused as corrupt (history is capped far below).
 const MAX_DOCUMENT: usize = 64 << 20;
+
+/// The dictionary digested once: loading raw bytes per frame would re-hash them every time.
+static ENCODER_DICT: LazyLock<EncoderDictionary<'static>> =
+    LazyLock::new(|| EncoderDictionary::copy(DICT_V1, LEVEL));
+static DECODER_DICT: LazyLock<DecoderDictionary<'static>> =
+    LazyLock::new(|| DecoderDictionary::copy(DICT_V1));
 
 thread_local! {
     static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
@@ -38,8 +47,10 @@ pub fn pack_bytes(json: &[u8]) -> Result<Vec<u8>, LocalError> {
     COMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
-            *slot =
-                Some(zstd::bulk::Compressor::with_dictionary(LEVEL, DICT_V1).map_err(codec_error)?);
+            *slot = Some(
+                zstd::bulk::Compressor::with_prepared_dictionary(&ENCODER_DICT)
+                    .map_err(codec_error)?,
+            );
         }
         let Some(compressor) = slot.as_mut() else {
             return Err(LocalError::Corrupt("no compressor".into()));
@@ -65,7 +76,10 @@ pub fn unpack_bytes(blob: &[u8]) -> Result<Vec<u8>, LocalError> {
     DECOMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
-            *slot = Some(zstd::bulk::Decompressor::with_dictionary(DICT_V1).map_err(codec_error)?);
+            *slot = Some(
+                zstd::bulk::Decompressor::with_prepared_dictionary(&DECODER_DICT)
+                    .map_err(codec_error)?,
+            );
         }
         let Some(decompressor) = slot.as_mut() else {
             return Err(LocalError::Corrupt("no decompressor".into()));

@@ -40,6 +40,10 @@ const MAX_BATCH: usize = 512;
 /// Read connections: enough for the HTTP GETs, the task handlers' reads and the inspection
 /// endpoints to run beside each other on two cores.
 const READERS: usize = 4;
+/// How often the checkpointer copies the WAL into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+/// The writer checkpoints itself only past this many WAL pages (~64 MiB).
+const WRITER_CHECKPOINT_PAGES: u32 = 16_384;
 
 /// One caller's unit of work, queued for the writer. `run` executes it inside the batch's
 /// transaction and keeps its result; `answer` tells the caller once the commit outcome is known
@@ -83,6 +87,11 @@ where
     }
 }
 
+/// Runs a savepoint statement through the statement cache (they run twice per write).
+fn savepoint(tx: &Transaction<'_>, sql: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 /// Counters of the writer, for `/_local/` and the benchmark's profile.
 #[derive(Debug, Default)]
 pub struct WriterStats {
@@ -107,6 +116,8 @@ pub struct Db {
     stats: Arc<WriterStats>,
     path: Arc<PathBuf>,
     _lock: Arc<crate::datadir::DataDirLock>,
+    /// The checkpointer stops when the last handle is gone.
+    _alive: Arc<()>,
 }
 
 impl Db {
@@ -122,6 +133,13 @@ impl Db {
             crate::datadir::make_private(&data_dir.join(format!("{DB_FILE}{suffix}")))?;
         }
         let identity = FileIdentity::of(&path)?;
+        // Checkpoints (copying the WAL into the database file, with its fsync) run on their own
+        // thread, so the writer's commits do not wait for them; the writer only checkpoints itself
+        // if the WAL grows far past what the checkpointer keeps up with.
+        writer.execute_batch(&format!(
+            "PRAGMA wal_autocheckpoint={WRITER_CHECKPOINT_PAGES};"
+        ))?;
+        let checkpointer = open_connection(&path, durability)?;
         let readers = (0..READERS)
             .map(|_| {
                 let c = open_connection(&path, durability)?;
@@ -131,6 +149,12 @@ impl Db {
             .collect::<Result<Vec<_>, LocalError>>()?;
         let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
         let stats = Arc::new(WriterStats::default());
+        let alive = Arc::new(());
+        let watch = Arc::downgrade(&alive);
+        std::thread::Builder::new()
+            .name("eventpay-checkpoint".into())
+            .spawn(move || run_checkpointer(checkpointer, watch))
+            .map_err(|e| LocalError::Io(format!("cannot start the checkpointer: {e}")))?;
         let thread_stats = stats.clone();
         std::thread::Builder::new()
             .name("eventpay-writer".into())
@@ -145,6 +169,7 @@ impl Db {
             stats,
             path: Arc::new(path),
             _lock: Arc::new(lock),
+            _alive: alive,
         })
     }
 
@@ -182,7 +207,17 @@ impl Db {
             .map_err(|_| LocalError::Io("the database writer has stopped".into()))?
     }
 
-    /// Runs `work` on one of the read connections, on a blocking thread.
+    /// Runs a short read (a point lookup, a small batch) at once on the calling thread: cheaper
+    /// than handing it to a blocking thread, and it takes microseconds.
+    pub fn read_now<T>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, LocalError>,
+    ) -> Result<T, LocalError> {
+        crate::profile::count(crate::profile::Part::Reads, || self.readers.with(work))
+    }
+
+    /// Runs `work` on one of the read connections, on a blocking thread (for reads that may
+    /// take long, such as the inspection endpoints' lists).
     pub async fn read<T, F>(&self, work: F) -> Result<T, LocalError>
     where
         T: Send + 'static,
@@ -259,6 +294,16 @@ fn run_writer(
     }
 }
 
+/// Copies the WAL into the database file a few times a second while any `Db` handle lives.
+fn run_checkpointer(conn: Connection, alive: std::sync::Weak<()>) {
+    while alive.strong_count() > 0 {
+        std::thread::sleep(CHECKPOINT_EVERY);
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "checkpoint failed; the next one retries");
+        }
+    }
+}
+
 /// The database file as opened: its device and inode.
 struct FileIdentity {
     path: PathBuf,
@@ -308,19 +353,38 @@ fn commit_batch(conn: &mut Connection, mut batch: Vec<Box<dyn Job>>, stats: &Wri
         }
     };
     let mut failed = 0;
-    for job in &mut batch {
-        if tx.execute_batch("SAVEPOINT job").is_err() {
-            failed += 1;
-            continue;
+    if let [job] = batch.as_mut_slice() {
+        // Alone in its batch: its failure rolls back the whole transaction, no savepoint needed.
+        if !job.run(&tx) {
+            drop(tx);
+            stats.failed_writes.fetch_add(1, Ordering::Relaxed);
+            let job = batch.pop();
+            if let Some(job) = job {
+                job.answer(Ok(()));
+            }
+            return;
         }
-        let end = if job.run(&tx) {
-            "RELEASE job"
-        } else {
-            failed += 1;
-            "ROLLBACK TO job; RELEASE job"
-        };
-        if let Err(e) = tx.execute_batch(end) {
-            tracing::error!(error = %e, "cannot end a write's savepoint");
+    } else {
+        for job in &mut batch {
+            if savepoint(&tx, "SAVEPOINT job").is_err() {
+                failed += 1;
+                continue;
+            }
+            let end = if job.run(&tx) {
+                "RELEASE job"
+            } else {
+                failed += 1;
+                "ROLLBACK TO job"
+            };
+            if let Err(e) = savepoint(&tx, end).and_then(|()| {
+                if end == "ROLLBACK TO job" {
+                    savepoint(&tx, "RELEASE job")
+                } else {
+                    Ok(())
+                }
+            }) {
+                tracing::error!(error = %e, "cannot end a write's savepoint");
+            }
         }
     }
     let outcome = tx.commit().map_err(|e| e.to_string());
@@ -345,7 +409,8 @@ fn open_connection(path: &Path, durability: Durability) -> Result<Connection, Lo
     let conn = Connection::open(path)?;
     conn.execute_batch(&format!(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous={}; PRAGMA busy_timeout=5000; \
-         PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;",
+         PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY; \
+         PRAGMA journal_size_limit=8388608;",
         durability.pragma()
     ))?;
     Ok(conn)

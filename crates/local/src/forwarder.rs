@@ -13,9 +13,7 @@ const BATCH: i64 = 512;
 
 /// Forwards one batch; busy if records moved.
 pub async fn forward_batch(db: &Db, queue_name: &str) -> Result<Pass, LocalError> {
-    let records = db
-        .read(|c| stream::read_after(c, stream::position(c, CONSUMER)?, BATCH))
-        .await?;
+    let records = db.read_now(|c| stream::read_after(c, stream::position(c, CONSUMER)?, BATCH))?;
     let Some(last) = records.last().map(|(seq, _)| *seq) else {
         return Ok(Pass::busy(false));
     };

@@ -68,14 +68,12 @@ impl Processor {
         let (cfg, now) = (self.queue.clone(), now_millis());
         let (received, exhausted) = self
             .db
-            .read(move |c| queue::visible(c, &cfg, BATCH, now))
-            .await?;
+            .read_now(move |c| queue::visible(c, &cfg, BATCH, now))?;
         if received.is_empty() && exhausted.is_empty() {
             let name = self.queue.name.clone();
             let due = self
                 .db
-                .read(move |c| queue::next_visible_at(c, &name))
-                .await?;
+                .read_now(move |c| queue::next_visible_at(c, &name))?;
             return Ok(Pass {
                 busy: false,
                 due_at_ms: due,

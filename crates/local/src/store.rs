@@ -131,14 +131,13 @@ impl PaymentStore for SqliteStore {
     async fn get(&self, payment_id: &str) -> Result<Option<Payment>, StoreError> {
         let id = payment_id.to_owned();
         self.db
-            .read(move |conn| {
+            .read_now(move |conn| {
                 let body: Option<String> = conn
                     .prepare_cached("SELECT body FROM payments WHERE payment_id = ?1")?
                     .query_row(params![id], |r| r.get(0))
                     .optional()?;
                 Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
             })
-            .await
             .map_err(backend)
     }
 
