@@ -26,9 +26,9 @@ CREATE TABLE IF NOT EXISTS trace (
     payment_id TEXT NOT NULL,
     at         INTEGER NOT NULL,
     hop        TEXT NOT NULL,
-    ref        TEXT,
+    ref        TEXT NOT NULL,
     info       TEXT,
-    PRIMARY KEY (payment_id, at, hop)
+    PRIMARY KEY (payment_id, at, hop, ref)
 ) WITHOUT ROWID;
 "#;
 
@@ -86,11 +86,17 @@ fn insert(
     reference: Option<&str>,
     info: Option<&str>,
 ) -> Result<(), LocalError> {
-    // Two hops of one kind in the same microsecond are the same hop seen twice.
+    // The same hop of the same reference in the same microsecond is one hop seen twice.
     tx.prepare_cached(
         "INSERT OR IGNORE INTO trace (payment_id, at, hop, ref, info) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![payment_id, at, hop, reference, info])?;
+    .execute(params![
+        payment_id,
+        at,
+        hop,
+        reference.unwrap_or_default(),
+        info
+    ])?;
     Ok(())
 }
 
@@ -199,7 +205,7 @@ pub fn hops(conn: &Connection, payment_id: &str) -> Result<Vec<Hop>, LocalError>
         Ok(Hop {
             at: r.get(0)?,
             hop: r.get(1)?,
-            reference: r.get(2)?,
+            reference: Some(r.get::<_, String>(2)?).filter(|s| !s.is_empty()),
             info: r.get(3)?,
         })
     })?;

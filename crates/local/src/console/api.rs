@@ -144,19 +144,6 @@ pub async fn payments(
     Ok(Json(json!({ "items": items, "next_before": next })).into_response())
 }
 
-/// The payment document (as `GET /payments/{id}` shows it) and its execution's name.
-pub async fn payment(
-    State(c): State<Console>,
-    Path(id): Path<String>,
-) -> Result<Response, HttpError> {
-    let payment = c
-        .store
-        .get(&id)
-        .await?
-        .ok_or_else(|| HttpError(ApiError::not_found(format!("no payment {id:?}"))))?;
-    Ok(Json(json!({ "payment": payment })).into_response())
-}
-
 pub async fn timeline(
     State(c): State<Console>,
     Path(id): Path<String>,
@@ -219,19 +206,17 @@ pub async fn execution(
             .await?;
     let (line, events) =
         found.ok_or_else(|| HttpError(ApiError::not_found(format!("no execution {name:?}"))))?;
-    let can = redrivable(&line.status);
+    // The local engine has no RedriveExecution yet, so the console says why the button is off.
+    let reason = if redrivable(&line.status) {
+        "Step Functions could redrive this execution; the local workflow engine does not implement RedriveExecution yet"
+    } else {
+        "only executions that ended FAILED, TIMED_OUT or ABORTED can be redriven"
+    };
     Ok(Json(json!({
         "execution": line,
         "events": events,
         "definition": *c.definition,
-        "redrive": {
-            "possible": can,
-            "reason": if can {
-                "the local workflow engine cannot redrive yet: start a new payment"
-            } else {
-                "only executions that ended FAILED, TIMED_OUT or ABORTED can be redriven"
-            },
-        },
+        "redrive": { "possible": false, "reason": reason },
     }))
     .into_response())
 }

@@ -204,7 +204,6 @@ pub fn app(api: Router, console: Console, bound: SocketAddr) -> Router {
         .route("/console/api/overview", get(api::overview))
         .route("/console/api/live", get(live::stream))
         .route("/console/api/payments", get(api::payments))
-        .route("/console/api/payments/{id}", get(api::payment))
         .route("/console/api/payments/{id}/timeline", get(api::timeline))
         .route("/console/api/executions", get(api::executions))
         .route("/console/api/executions/{name}", get(api::execution))
