@@ -216,6 +216,7 @@ fn rejected_and_failed_payments_show_their_path() {
         .filter_map(|i| i["title"].as_str())
         .collect();
     assert!(ended.contains(&"state MarkFailed"), "{ended:#?}");
+    assert!(ended.contains(&"state SettlementFailed"), "{ended:#?}");
     assert!(
         ended.contains(&"state NotifyFailure: notification published"),
         "{ended:#?}"

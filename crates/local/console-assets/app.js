@@ -171,6 +171,7 @@
       if (status) u.set("status", status);
       if (q) u.set("q", q);
       if (before) u.set("before", before);
+      if (params.get("limit")) u.set("limit", params.get("limit"));
       const page = await api("/console/api/payments?" + u);
       if (!current(token)) return;
       const rows = page.items.map((p) => `<tr data-payment="${esc(p.payment_id)}">
@@ -178,7 +179,7 @@
         <td>${badge(p.status)}</td><td class="num">${esc(p.amount)} ${esc(p.source_currency)}</td>
         <td class="num">${esc(p.target_amount)} ${esc(p.target_currency)}</td><td class="mono">${esc(p.sender)}</td>
         <td class="mono">${esc(p.beneficiary)}</td><td>${esc(p.reference)}</td><td class="muted">${fmtTime(p.created_at)}</td></tr>`).join("");
-      const base = new URLSearchParams(); if (status) base.set("status", status); if (q) base.set("q", q);
+      const base = new URLSearchParams(); if (status) base.set("status", status); if (q) base.set("q", q); if (params.get("limit")) base.set("limit", params.get("limit"));
       const older = new URLSearchParams(base); if (page.next_before) { older.set("before", page.next_before); older.set("prev", (prev ? prev + "," : "") + (before || "0")); }
       const stack = prev ? prev.split(",") : [];
       const newer = new URLSearchParams(base); const up = stack.pop();

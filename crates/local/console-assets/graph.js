@@ -51,30 +51,38 @@
   }
 
   // What the history says: states entered in order, the failed state, the current one.
-  function pathOf(events) {
-    const entered = [];
-    let failed = null, lastEntered = null, lastFailedTask = null, open = false;
+  // A state is marked failed when its task failed on every attempt (a Catch took over), or when
+  // the execution failed there (a Fail state ends it without an exit event).
+  function pathOf(events, def) {
+    const entered = [], failed = new Set();
+    let lastEntered = null, open = false, attemptFailed = false;
     for (const ev of events || []) {
       const t = ev.type || "";
       if (t.endsWith("StateEntered")) {
         lastEntered = ev.stateEnteredEventDetails && ev.stateEnteredEventDetails.name;
-        entered.push(lastEntered); open = true; lastFailedTask = null;
+        entered.push(lastEntered); open = true; attemptFailed = false;
       } else if (t.endsWith("StateExited")) {
+        if (attemptFailed) failed.add(lastEntered);
         open = false;
       } else if (/(LambdaFunction|Task)(Failed|TimedOut)$/.test(t)) {
-        lastFailedTask = lastEntered;
+        attemptFailed = true;
+      } else if (/(LambdaFunction|Task)Succeeded$/.test(t)) {
+        attemptFailed = false;
       } else if (t === "ExecutionFailed" || t === "ExecutionTimedOut" || t === "ExecutionAborted") {
-        failed = lastEntered;
+        const states = (def && def.States) || {};
+        const next = lastEntered && states[lastEntered] && states[lastEntered].Next;
+        if (!open && next && states[next] && states[next].Type === "Fail") { entered.push(next); failed.add(next); }
+        else if (lastEntered) failed.add(lastEntered);
+        open = false;
       }
     }
-    const current = open ? lastEntered : null;
-    return { entered, failed: failed || (open ? null : null), current, retried: lastFailedTask };
+    return { entered, failed, current: open ? lastEntered : null };
   }
 
   function render(def, events) {
     if (!def || !def.States) return "<p class='muted'>No definition.</p>";
     const g = layout(def);
-    const p = pathOf(events);
+    const p = pathOf(events, def);
     const visited = new Set(p.entered);
     const taken = new Set();
     for (let i = 1; i < p.entered.length; i++) taken.add(p.entered[i - 1] + ">" + p.entered[i]);
@@ -95,7 +103,7 @@
       const s = g.states[name] || {};
       let cls = "node";
       if (visited.has(name)) cls += " visited";
-      if (p.failed === name) cls += " failed";
+      if (p.failed.has(name)) cls += " failed";
       if (p.current === name) cls += " current";
       svg += `<g class="${cls}" data-state="${esc(name)}" id="state-${esc(name)}"><title>${esc(name)} (${esc(s.Type || "")})</title>`;
       svg += `<rect x="${at.x}" y="${at.y}" width="${W}" height="${H}"/>`;

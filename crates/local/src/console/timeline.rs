@@ -332,6 +332,14 @@ fn execution_items(line: &ExecutionLine, events: &[Value], items: &mut Vec<Item>
                     json!({"error": d.get("error"), "cause": d.get("cause").and_then(Value::as_str).map(short)})
                 });
                 if t.starts_with("Execution") {
+                    // A Fail state is entered and never exited: it ends with the execution.
+                    for (name, o) in open.drain() {
+                        let mut it = item(o.at, "state", format!("state {name}"));
+                        it.dur_ms = ms(o.at, at);
+                        it.detail = Some(json!({"state": name, "input": o.input, "error": err}));
+                        it.link = Some(format!("{link}#state-{name}"));
+                        items.push(it);
+                    }
                     let mut it = item(
                         at,
                         "execution",
