@@ -277,7 +277,7 @@ fn execution_items(line: &ExecutionLine, events: &[Value], items: &mut Vec<Item>
     let mut current: Option<String> = None;
     let mut started = None;
     for ev in events {
-        let Some(at) = ev.get("timestamp").and_then(|t| parse_time(t)) else {
+        let Some(at) = ev.get("timestamp").and_then(parse_time) else {
             continue;
         };
         let ty = ev.get("type").and_then(Value::as_str).unwrap_or_default();
