@@ -198,12 +198,14 @@ fn deliveries(
         change_id: record.event_id.clone(),
         detail_type: None,
         rules: Vec::new(),
+        routed_at: received_at,
     };
     let Some(event) = event else {
         return Ok((Vec::new(), hop));
     };
     let id = bus::event_id(&record.event_id);
     let envelope = bus::envelope(&event, id.clone(), record.new_image.updated_at)?;
+    hop.routed_at = crate::trace::now_micros();
     let routed = bus.route(&envelope, &id);
     hop.detail_type = Some(event.detail_type.as_str().to_owned());
     hop.rules = routed.iter().map(|d| d.rule.clone()).collect();

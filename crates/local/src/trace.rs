@@ -169,6 +169,8 @@ pub struct Delivered {
     pub change_id: String,
     pub detail_type: Option<String>,
     pub rules: Vec<String>,
+    /// When the event was matched against the rules (before its targets were prepared).
+    pub routed_at: i64,
 }
 
 pub fn delivered(tx: &Transaction<'_>, d: &Delivered) -> Result<(), LocalError> {
@@ -189,7 +191,7 @@ pub fn delivered(tx: &Transaction<'_>, d: &Delivered) -> Result<(), LocalError> 
     insert(
         tx,
         &d.payment_id,
-        now_micros().max(d.received_at + 1),
+        d.routed_at.max(d.received_at + 1),
         HOP_EVENT,
         Some(&d.change_id),
         Some(&format!("{detail_type} {}", d.rules.join(","))),
@@ -350,6 +352,7 @@ mod tests {
                 change_id: "stream-7".into(),
                 detail_type: Some("PaymentCreated".into()),
                 rules: vec!["audit".into(), "settlement".into()],
+                routed_at: now_micros(),
             },
         )
         .unwrap();
