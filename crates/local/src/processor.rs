@@ -34,6 +34,9 @@ pub struct Processor {
     pub workflows: Workflows,
 }
 
+/// A message's deliveries made ready, with its hop for the payment's trace.
+type Ready = (Vec<Prepared>, crate::trace::Delivered);
+
 /// A delivery made ready outside the writer.
 enum Prepared {
     Audit(audit::Entry),
@@ -82,7 +85,7 @@ impl Processor {
             });
         }
         let received_at = crate::trace::now_micros();
-        let outcomes: Vec<(Received, Option<(Vec<Prepared>, crate::trace::Delivered)>)> = received
+        let outcomes: Vec<(Received, Option<Ready>)> = received
             .into_iter()
             .map(|msg| {
                 let prepared = self.prepare(&msg, received_at).map_err(|e| {
@@ -107,11 +110,7 @@ impl Processor {
         Ok(Pass::busy(true))
     }
 
-    fn prepare(
-        &self,
-        msg: &Received,
-        received_at: i64,
-    ) -> Result<(Vec<Prepared>, crate::trace::Delivered), LocalError> {
+    fn prepare(&self, msg: &Received, received_at: i64) -> Result<Ready, LocalError> {
         let (deliveries, hop) = deliveries(&self.bus, msg, received_at)?;
         let prepared = deliveries
             .into_iter()
@@ -147,7 +146,7 @@ fn hand_off(
     tx: &Transaction<'_>,
     cfg: &QueueConfig,
     msg: &Received,
-    prepared: Option<(Vec<Prepared>, crate::trace::Delivered)>,
+    prepared: Option<Ready>,
     now: i64,
     started: &mut Vec<Live>,
 ) -> Result<(), LocalError> {
