@@ -260,17 +260,22 @@ pub fn prune(tx: &Transaction<'_>, before_micros: i64, limit: i64) -> Result<u64
     if now - LAST_PRUNE.load(Ordering::Relaxed) < PRUNE_EVERY_MICROS {
         return Ok(0);
     }
-    let removed = tx
-        .prepare_cached(
-            "DELETE FROM trace WHERE (payment_id, at, hop, ref) IN
-               (SELECT payment_id, at, hop, ref FROM trace WHERE at < ?1 LIMIT ?2)",
-        )?
-        .execute(params![before_micros, limit])? as u64;
+    let removed = prune_now(tx, before_micros, limit)?;
     // A full pass may leave more: come back at the next prune instead of in an hour.
     if removed < limit as u64 {
         LAST_PRUNE.store(now, Ordering::Relaxed);
     }
     Ok(removed)
+}
+
+/// [`prune`] without the hourly gate.
+fn prune_now(tx: &Transaction<'_>, before_micros: i64, limit: i64) -> Result<u64, LocalError> {
+    Ok(tx
+        .prepare_cached(
+            "DELETE FROM trace WHERE (payment_id, at, hop, ref) IN
+               (SELECT payment_id, at, hop, ref FROM trace WHERE at < ?1 LIMIT ?2)",
+        )?
+        .execute(params![before_micros, limit])? as u64)
 }
 
 /// Monotonic counters since the process started. Process-wide because the hops that bump them
@@ -391,7 +396,11 @@ mod tests {
             Some("PaymentCreated audit,settlement")
         );
         assert!(COUNTERS.snapshot().rules["settlement"] >= 1);
-        assert_eq!(prune(&tx, 11, 100).unwrap(), 1, "only the request is older");
+        assert_eq!(
+            prune_now(&tx, 11, 100).unwrap(),
+            1,
+            "only the request is older"
+        );
         assert_eq!(forget(&tx, &["p1".into()]).unwrap(), 4);
         assert!(hops(&tx, "p1").unwrap().is_empty());
     }
