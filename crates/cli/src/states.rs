@@ -1,15 +1,13 @@
 //! `eventpay states run | validate`: run or check an Amazon States Language definition locally,
 //! printing what Step Functions' DescribeExecution and GetExecutionHistory would show.
 
-use std::future::Future;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use eventpay_states::{Execution, ExecutionStatus, StateMachine, TaskError, TaskInvoker};
-use serde_json::{Value, json};
+use eventpay_states::StateMachine;
+use serde_json::json;
 
 use crate::input::{json_arg, print_line};
 
@@ -35,27 +33,6 @@ pub struct RunArgs {
 pub struct ValidateArgs {
     #[arg(long)]
     definition: PathBuf,
-}
-
-/// No Task resources are registered outside `eventpay up`: a Task fails with a clear error that
-/// names its resource, as a missing function would on AWS.
-struct NoTasks;
-
-impl TaskInvoker for NoTasks {
-    fn invoke<'a>(
-        &'a self,
-        resource: &'a str,
-        _input: Value,
-    ) -> Pin<Box<dyn Future<Output = Result<Value, TaskError>> + Send + 'a>> {
-        Box::pin(async move {
-            Err(TaskError {
-                error: "States.TaskFailed".into(),
-                cause: format!(
-                    "resource {resource:?} is not in the registry of `eventpay states run` (it runs service-free machines)"
-                ),
-            })
-        })
-    }
 }
 
 fn load(path: &PathBuf) -> anyhow::Result<Result<StateMachine, String>> {
@@ -85,29 +62,9 @@ pub async fn run(cmd: StatesCommand) -> anyhow::Result<ExitCode> {
                 }
             };
             let (_, input) = json_arg("--input", &args.input)?;
-            let (execution, history) =
-                eventpay_states::run_to_completion(&machine, input, &NoTasks).await;
-            print_line(&serde_json::to_string_pretty(&report(
-                &execution, &history,
-            ))?)?;
+            let report = eventpay_states::run_service_free(&machine, input).await;
+            print_line(&serde_json::to_string_pretty(&report)?)?;
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-fn report(execution: &Execution, history: &[eventpay_states::HistoryEvent]) -> Value {
-    let status = match execution.status() {
-        ExecutionStatus::Running => "RUNNING",
-        ExecutionStatus::Succeeded => "SUCCEEDED",
-        ExecutionStatus::Failed => "FAILED",
-        ExecutionStatus::TimedOut => "TIMED_OUT",
-        ExecutionStatus::Aborted => "ABORTED",
-    };
-    json!({
-        "status": status,
-        "output": execution.output(),
-        "error": execution.error(),
-        "cause": execution.cause(),
-        "history": history,
-    })
 }

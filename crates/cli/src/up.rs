@@ -51,6 +51,9 @@ pub struct UpArgs {
     /// Log as JSON lines instead of text.
     #[arg(long, env = "EVENTPAY_LOG_JSON")]
     log_json: bool,
+    /// Log warnings only: no line per request, no flow summary (RUST_LOG still wins).
+    #[arg(long, env = "EVENTPAY_QUIET")]
+    quiet: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -69,7 +72,7 @@ fn default_spec_dir() -> PathBuf {
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
-    init_logging(args.log_json);
+    init_logging(args.log_json, args.quiet);
     if args.payment_limit <= Decimal::ZERO {
         anyhow::bail!("--payment-limit must be positive");
     }
@@ -98,11 +101,13 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         },
     };
     let data_dir = config.data_dir.clone();
+    let banner = Banner::of(&config);
     let result = eventpay_local::run(config, shutdown_signal(), |addr| {
         println!(
             "eventpay listening on http://{addr} (data in {})",
             data_dir.display()
         );
+        banner.print(addr);
     })
     .await;
     match result {
@@ -115,9 +120,56 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn init_logging(json: bool) {
+/// What `up` runs, printed once it listens (on stderr: stdout carries the one listening line
+/// scripts read).
+struct Banner {
+    data_dir: PathBuf,
+    spec_dir: PathBuf,
+    spec_files: Vec<String>,
+    durability: &'static str,
+}
+
+impl Banner {
+    fn of(config: &Config) -> Banner {
+        let list = |dir: &std::path::Path, prefix: &str| -> Vec<String> {
+            let mut names: Vec<String> = std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().is_file())
+                .map(|e| format!("{prefix}{}", e.file_name().to_string_lossy()))
+                .collect();
+            names.sort();
+            names
+        };
+        let mut spec_files = list(&config.spec_dir, "");
+        spec_files.extend(list(&config.spec_dir.join("rules"), "rules/"));
+        Banner {
+            data_dir: config.data_dir.clone(),
+            spec_dir: config.spec_dir.clone(),
+            spec_files,
+            durability: match config.durability {
+                Durability::Normal => "normal (survives a crash of the process)",
+                Durability::Full => "full (survives power loss)",
+            },
+        }
+    }
+
+    fn print(&self, addr: SocketAddr) {
+        eprintln!(
+            "  API        http://{addr}/  (spec/openapi.yaml)\n  console    http://{addr}/console/\n  data dir   {}\n  durability {}\n  spec       {}: {}",
+            self.data_dir.display(),
+            self.durability,
+            self.spec_dir.display(),
+            self.spec_files.join(", ")
+        );
+    }
+}
+
+fn init_logging(json: bool, quiet: bool) {
+    let default = if quiet { "warn" } else { "info" };
     let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

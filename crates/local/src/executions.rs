@@ -321,3 +321,82 @@ pub fn prune(tx: &Transaction<'_>, before: &str, limit: i64) -> Result<u64, Loca
     }
     Ok(seqs.len() as u64)
 }
+/// Executions still running (a range on the status index), for the live figures.
+pub fn count_running(conn: &Connection) -> Result<u64, LocalError> {
+    let n: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM executions WHERE status = 'RUNNING'")?
+        .query_row([], |r| r.get(0))?;
+    Ok(n as u64)
+}
+
+/// One line of the console's executions list; `seq` is the page cursor.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExecutionLine {
+    pub seq: i64,
+    pub name: String,
+    #[serde(rename = "executionArn")]
+    pub execution_arn: String,
+    pub status: String,
+    #[serde(rename = "startDate")]
+    pub start_date: String,
+    #[serde(rename = "stopDate")]
+    pub stop_date: Option<String>,
+    /// The `payment_id` of the execution's input (known when its history is read).
+    pub payment_id: Option<String>,
+}
+
+fn line(r: &rusqlite::Row<'_>) -> rusqlite::Result<ExecutionLine> {
+    let name: String = r.get(1)?;
+    Ok(ExecutionLine {
+        seq: r.get(0)?,
+        execution_arn: execution_arn(&name),
+        name,
+        status: r.get(2)?,
+        start_date: r.get(3)?,
+        stop_date: r.get(4)?,
+        payment_id: None,
+    })
+}
+
+/// Newest first, before `before_seq`, optionally of one status.
+pub fn list_lines(
+    conn: &Connection,
+    status: Option<&str>,
+    before_seq: i64,
+    limit: u32,
+) -> Result<Vec<ExecutionLine>, LocalError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, name, status, start_date, stop_date FROM executions
+         WHERE (?1 IS NULL OR status = ?1) AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![status, before_seq, i64::from(limit)], line)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// An execution's line and its history events, by name or ARN.
+pub fn line_with_history(
+    conn: &Connection,
+    id: &str,
+) -> Result<Option<(ExecutionLine, Vec<Value>)>, LocalError> {
+    let found = conn
+        .prepare_cached(
+            "SELECT seq, name, status, start_date, stop_date FROM executions WHERE name = ?1",
+        )?
+        .query_row(params![name_of(id)], line)
+        .optional()?;
+    let Some(mut line) = found else {
+        return Ok(None);
+    };
+    let events = history(conn, line.seq)?;
+    line.payment_id = events
+        .first()
+        .and_then(|e| e.pointer("/executionStartedEventDetails/input"))
+        .and_then(Value::as_str)
+        .and_then(|i| serde_json::from_str::<Value>(i).ok())
+        .and_then(|i| {
+            i.get("payment_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
+    Ok(Some((line, events)))
+}

@@ -19,13 +19,21 @@ pub async fn forward_batch(db: &Db, queue_name: &str) -> Result<Pass, LocalError
     };
     let messages = records
         .iter()
-        .map(|(_, r)| Ok((r.event_id.clone(), serde_json::to_string(r)?)))
+        .map(|(seq, r)| {
+            Ok((
+                r.event_id.clone(),
+                serde_json::to_string(r)?,
+                r.payment_id.clone(),
+                *seq,
+            ))
+        })
         .collect::<Result<Vec<_>, LocalError>>()?;
     let queue_name = queue_name.to_owned();
     db.write(move |tx| {
         let now = now_millis();
-        for (id, body) in &messages {
+        for (id, body, payment_id, seq) in &messages {
             queue::send(tx, &queue_name, id, body, now)?;
+            crate::trace::forward(tx, payment_id, *seq)?;
         }
         stream::set_position(tx, CONSUMER, last)
     })

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod bus;
 pub mod compact;
+pub mod console;
 pub mod datadir;
 pub mod db;
 pub mod error;
@@ -25,6 +26,7 @@ pub mod stream;
 pub mod tasks;
 #[cfg(test)]
 mod testing;
+pub mod trace;
 pub mod workflow;
 
 pub use db::Durability;

@@ -34,6 +34,9 @@ pub struct Processor {
     pub workflows: Workflows,
 }
 
+/// A message's deliveries made ready, with its hop for the payment's trace.
+type Ready = (Vec<Prepared>, crate::trace::Delivered);
+
 /// A delivery made ready outside the writer.
 enum Prepared {
     Audit(audit::Entry),
@@ -79,10 +82,11 @@ impl Processor {
                 due_at_ms: due,
             });
         }
-        let outcomes: Vec<(Received, Option<Vec<Prepared>>)> = received
+        let received_at = crate::trace::now_micros();
+        let outcomes: Vec<(Received, Option<Ready>)> = received
             .into_iter()
             .map(|msg| {
-                let prepared = self.prepare(&msg).map_err(|e| {
+                let prepared = self.prepare(&msg, received_at).map_err(|e| {
                     tracing::warn!(message_id = %msg.message_id, receive_count = msg.receive_count, error = %e, "message failed; it stays on the queue");
                 }).ok();
                 (msg, prepared)
@@ -104,11 +108,13 @@ impl Processor {
         Ok(Pass::busy(true))
     }
 
-    fn prepare(&self, msg: &Received) -> Result<Vec<Prepared>, LocalError> {
-        deliveries(&self.bus, msg)?
+    fn prepare(&self, msg: &Received, received_at: i64) -> Result<Ready, LocalError> {
+        let (deliveries, hop) = deliveries(&self.bus, msg, received_at)?;
+        let prepared = deliveries
             .into_iter()
             .map(|d| self.prepare_delivery(d))
-            .collect()
+            .collect::<Result<_, _>>()?;
+        Ok((prepared, hop))
     }
 
     fn prepare_delivery(&self, d: Delivery) -> Result<Prepared, LocalError> {
@@ -138,13 +144,14 @@ fn hand_off(
     tx: &Transaction<'_>,
     cfg: &QueueConfig,
     msg: &Received,
-    prepared: Option<Vec<Prepared>>,
+    prepared: Option<Ready>,
     now: i64,
     started: &mut Vec<Live>,
 ) -> Result<(), LocalError> {
-    if let Some(deliveries) = prepared {
+    if let Some((deliveries, hop)) = prepared {
         tx.execute_batch("SAVEPOINT message")?;
         let applied = (|| {
+            crate::trace::delivered(tx, &hop)?;
             let mut lives = Vec::new();
             for d in deliveries {
                 lives.extend(d.apply(tx)?);
@@ -168,18 +175,36 @@ fn hand_off(
 }
 
 /// The deliveries a message's change record makes: its event, matched against the rules.
-fn deliveries(bus: &Bus, msg: &Received) -> Result<Vec<Delivery>, LocalError> {
+fn deliveries(
+    bus: &Bus,
+    msg: &Received,
+    received_at: i64,
+) -> Result<(Vec<Delivery>, crate::trace::Delivered), LocalError> {
     let record: ChangeRecord = serde_json::from_str(&msg.body).map_err(|e| {
         LocalError::Corrupt(format!(
             "message {} is not a change record: {e}",
             msg.message_id
         ))
     })?;
-    let Some(event) = eventpay_core::event_for_change(record.old_image.as_ref(), &record.new_image)
-    else {
-        return Ok(Vec::new());
+    let event = eventpay_core::event_for_change(record.old_image.as_ref(), &record.new_image);
+    let mut hop = crate::trace::Delivered {
+        payment_id: record.payment_id.clone(),
+        message_id: msg.message_id.clone(),
+        receive_count: msg.receive_count,
+        received_at,
+        change_id: record.event_id.clone(),
+        detail_type: None,
+        rules: Vec::new(),
+        routed_at: received_at,
+    };
+    let Some(event) = event else {
+        return Ok((Vec::new(), hop));
     };
     let id = bus::event_id(&record.event_id);
     let envelope = bus::envelope(&event, id.clone(), record.new_image.updated_at)?;
-    Ok(bus.route(&envelope, &id))
+    hop.routed_at = crate::trace::now_micros();
+    let routed = bus.route(&envelope, &id);
+    hop.detail_type = Some(event.detail_type.as_str().to_owned());
+    hop.rules = routed.iter().map(|d| d.rule.clone()).collect();
+    Ok((routed, hop))
 }

@@ -184,6 +184,38 @@ pub fn redrive(tx: &Transaction<'_>, cfg: &QueueConfig, now_ms: i64) -> Result<u
     Ok(moved as u64)
 }
 
+/// One message as the console shows it (like SQS ReceiveMessage's attributes, without receiving).
+#[derive(Debug, Clone, Serialize)]
+pub struct Peeked {
+    pub message_id: String,
+    pub body: String,
+    pub receive_count: u32,
+    pub sent_at_ms: i64,
+    pub visible_at_ms: i64,
+}
+
+/// The oldest `limit` messages of `queue`, without changing them; bodies cut at `max_body` bytes.
+pub fn peek(
+    conn: &Connection,
+    queue: &str,
+    limit: u32,
+    max_body: usize,
+) -> Result<Vec<Peeked>, LocalError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT message_id, substr(body, 1, ?3), receive_count, sent_at, visible_at FROM messages WHERE queue = ?1 ORDER BY id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![queue, limit, max_body as i64], |r| {
+        Ok(Peeked {
+            message_id: r.get(0)?,
+            body: r.get(1)?,
+            receive_count: r.get(2)?,
+            sent_at_ms: r.get(3)?,
+            visible_at_ms: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

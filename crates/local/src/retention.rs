@@ -45,6 +45,8 @@ pub async fn prune(db: &Db, keep: Retention) -> Result<Pass, LocalError> {
         (chrono::Utc::now() - chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX))
             .to_rfc3339()
     };
+    // A payment's trace is kept as long as its execution's history.
+    let trace_before = crate::trace::now_micros() - keep.history.as_micros() as i64;
     let (stream_before, history_before, audit_before) =
         (ms(keep.stream), stamp(keep.history), stamp(keep.audit));
     let dropped = db
@@ -53,8 +55,9 @@ pub async fn prune(db: &Db, keep: Retention) -> Result<Pass, LocalError> {
             let s = stream::prune(tx, forwarded, stream_before)?;
             let e = executions::prune(tx, &history_before, PER_PASS)?;
             let a = crate::audit::prune(tx, &audit_before, PER_PASS)?;
+            let t = crate::trace::prune(tx, trace_before, PER_PASS)?;
             tx.execute_batch(&format!("PRAGMA incremental_vacuum({VACUUM_PAGES});"))?;
-            Ok(s.max(e).max(a))
+            Ok(s.max(e).max(a).max(t))
         })
         .await?;
     Ok(Pass {

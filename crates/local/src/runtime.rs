@@ -82,6 +82,7 @@ pub struct Runtime {
     workflows: Workflows,
     tasks: Arc<LocalTasks>,
     app: AppState,
+    console: (crate::console::Console, crate::console::Sampler),
 }
 
 impl Runtime {
@@ -131,7 +132,17 @@ impl Runtime {
             wakes: wakes.clone(),
             workflows: workflows.clone(),
         };
+        let console = crate::console::Console::new(
+            db.clone(),
+            store.clone(),
+            queue.clone(),
+            &spec,
+            &config.spec_dir,
+            &config.data_dir,
+            config.durability,
+        );
         Ok(Runtime {
+            console,
             config,
             db,
             wakes,
@@ -153,6 +164,9 @@ impl Runtime {
     ) -> Result<(), LocalError> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let stages = self.start_stages(&stop_rx);
+        let (console, sampler) = self.console;
+        let (closing_tx, closing_rx) = watch::channel(false);
+        stages.spawn(sampler.run(closing_rx));
         let listener = tokio::net::TcpListener::bind(self.config.addr)
             .await
             .map_err(|e| LocalError::Io(format!("cannot listen on {}: {e}", self.config.addr)))?;
@@ -160,9 +174,12 @@ impl Runtime {
             .local_addr()
             .map_err(|e| LocalError::Io(e.to_string()))?;
         on_listening(bound);
-        let served = axum::serve(listener, http::router(self.app))
+        let app = crate::console::app(http::router(self.app), console, bound);
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 shutdown.await;
+                // Ends the console's live streams, which would otherwise hold the shutdown.
+                let _ = closing_tx.send(true);
                 tracing::info!("shutting down");
             })
             .await;

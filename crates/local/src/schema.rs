@@ -36,6 +36,8 @@ pub fn migrate(conn: &Connection) -> Result<(), LocalError> {
         audit::SCHEMA,
         notify::SCHEMA,
         executions::SCHEMA,
+        store::SEARCH_INDEXES,
+        crate::trace::SCHEMA,
     ] {
         conn.execute_batch(ddl)?;
     }

@@ -53,7 +53,15 @@ fn append_change(
     new: &Payment,
     new_body: &str,
 ) -> Result<(), LocalError> {
-    crate::stream::append(tx, kind, &new.payment_id, old, new_body)
+    crate::stream::append(tx, kind, &new.payment_id, old, new_body)?;
+    let status = new.status.to_string();
+    crate::trace::write(
+        tx,
+        &new.payment_id,
+        kind.as_str(),
+        &status,
+        tx.last_insert_rowid(),
+    )
 }
 
 /// The payment stored under an idempotency key, if the request bodies' fingerprints agree.
@@ -97,6 +105,7 @@ impl PaymentStore for SqliteStore {
         let payment = payment.clone();
         let key = idempotency_key.map(str::to_owned);
         let fingerprint = fingerprint.to_owned();
+        let request = crate::trace::current_request();
         let outcome = self
             .db
             .write(move |tx| {
@@ -117,6 +126,7 @@ impl PaymentStore for SqliteStore {
                     "INSERT INTO payments (payment_id, idempotency_key, fingerprint, status, body) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?
                 .execute(params![payment.payment_id, key, fingerprint, payment.status.to_string(), body])?;
+                crate::trace::request(tx, &payment.payment_id, request.as_ref())?;
                 append_change(tx, ChangeKind::Insert, None, &payment, &body)?;
                 Ok(CreateOutcome::Created(payment))
             })
@@ -237,6 +247,87 @@ impl PaymentStore for SqliteStore {
             .await
             .map_err(backend)
     }
+}
+
+/// Indexes for the console's search by reference or account (prefix match on each).
+pub(crate) const SEARCH_INDEXES: &str = r#"
+CREATE INDEX IF NOT EXISTS payments_reference ON payments(json_extract(body, '$.reference'));
+CREATE INDEX IF NOT EXISTS payments_sender ON payments(json_extract(body, '$.sender.account'));
+CREATE INDEX IF NOT EXISTS payments_beneficiary ON payments(json_extract(body, '$.beneficiary.account'));
+"#;
+
+/// One line of the console's payments list: a few fields read from the body by SQLite, so a page
+/// never parses whole documents. `seq` is the page cursor.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PaymentLine {
+    pub seq: i64,
+    pub payment_id: String,
+    pub status: String,
+    pub amount: String,
+    pub source_currency: String,
+    pub target_amount: String,
+    pub target_currency: String,
+    pub sender: Option<String>,
+    pub beneficiary: Option<String>,
+    pub reference: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Newest first, before `before_seq`: optionally one status, optionally a search `query` (the
+/// exact payment id, or a prefix of the reference, sender account or beneficiary account).
+pub fn search_lines(
+    conn: &rusqlite::Connection,
+    status: Option<&str>,
+    query: Option<&str>,
+    before_seq: i64,
+    limit: u32,
+) -> Result<Vec<PaymentLine>, LocalError> {
+    let upper = query.map(|q| format!("{q}\u{10FFFF}"));
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, payment_id, status, json_extract(body, '$.amount'), json_extract(body, '$.source_currency'),
+                json_extract(body, '$.target_amount'), json_extract(body, '$.target_currency'),
+                json_extract(body, '$.sender.account'), json_extract(body, '$.beneficiary.account'),
+                json_extract(body, '$.reference'), json_extract(body, '$.created_at'), json_extract(body, '$.updated_at')
+         FROM payments
+         WHERE (?1 IS NULL OR status = ?1) AND seq < ?2
+           AND (?3 IS NULL OR payment_id = ?3
+                OR (json_extract(body, '$.reference') >= ?3 AND json_extract(body, '$.reference') < ?4)
+                OR (json_extract(body, '$.sender.account') >= ?3 AND json_extract(body, '$.sender.account') < ?4)
+                OR (json_extract(body, '$.beneficiary.account') >= ?3 AND json_extract(body, '$.beneficiary.account') < ?4))
+         ORDER BY seq DESC LIMIT ?5",
+    )?;
+    let rows = stmt.query_map(
+        params![status, before_seq, query, upper, i64::from(limit)],
+        |r| {
+            Ok(PaymentLine {
+                seq: r.get(0)?,
+                payment_id: r.get(1)?,
+                status: r.get(2)?,
+                amount: r.get(3)?,
+                source_currency: r.get(4)?,
+                target_amount: r.get(5)?,
+                target_currency: r.get(6)?,
+                sender: r.get(7)?,
+                beneficiary: r.get(8)?,
+                reference: r.get(9)?,
+                created_at: r.get(10)?,
+                updated_at: r.get(11)?,
+            })
+        },
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// How many payments are in each status (one pass over the status index).
+pub fn count_by_status(
+    conn: &rusqlite::Connection,
+) -> Result<std::collections::BTreeMap<String, u64>, LocalError> {
+    let mut stmt = conn.prepare_cached("SELECT status, COUNT(*) FROM payments GROUP BY status")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 #[cfg(test)]

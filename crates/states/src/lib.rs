@@ -22,6 +22,7 @@ mod jsonata;
 mod machine;
 mod path;
 mod query;
+mod service_free;
 mod template;
 mod time;
 
@@ -31,3 +32,4 @@ pub use execution::{Execution, ExecutionStatus, run_to_completion, run_to_comple
 pub use history::HistoryEvent;
 pub use invoker::TaskInvoker;
 pub use machine::StateMachine;
+pub use service_free::{NoTasks, report, run_service_free};

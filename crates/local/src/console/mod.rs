@@ -1,0 +1,437 @@
+//! The web console served by `eventpay up` under `/console/`: the flow with live figures, the
+//! payments with their causal timeline, executions drawn as graphs, queues and the dead-letter
+//! queue, rules and the pattern / state-machine tools, notifications and the audit log. Every
+//! asset is compiled into the binary (nothing is fetched at run time); the pages read the JSON
+//! endpoints under `/console/api/` and the live figures from one server-sent-events stream.
+//!
+//! This module also wraps the whole HTTP app in the request middleware that gives each request
+//! its trace id (from `traceparent` / `X-Amzn-Trace-Id`, or a new one), counts it, and logs one
+//! line per request.
+
+mod api;
+mod live;
+mod timeline;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tracing::Instrument;
+
+use crate::db::{Db, Durability};
+use crate::http::error::HttpError;
+use crate::queue::QueueConfig;
+use crate::spec::{RULES_DIR, SETTLEMENT_FILE, Spec};
+use crate::store::SqliteStore;
+use crate::trace::{self, COUNTERS, RequestContext};
+use eventpay_core::api::ApiError;
+
+pub use live::{Live, Sampler};
+
+/// One spec file as loaded: the console shows which version is live.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpecFile {
+    pub file: String,
+    /// The first 12 hex digits of the file's SHA-256.
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// One rule as the console shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleView {
+    pub name: String,
+    pub file: String,
+    pub description: Option<String>,
+    pub event_pattern: Value,
+    pub target: String,
+}
+
+/// What the console knows about the running configuration.
+#[derive(Clone)]
+pub struct Console {
+    pub db: Db,
+    pub store: SqliteStore,
+    pub queue: QueueConfig,
+    pub rules: Arc<Vec<RuleView>>,
+    /// The state machine definition as written in `spec/` (placeholders unfilled).
+    pub definition: Arc<Value>,
+    pub spec_files: Arc<Vec<SpecFile>>,
+    pub data_dir: PathBuf,
+    pub durability: Durability,
+    pub live: Live,
+}
+
+impl Console {
+    pub fn new(
+        db: Db,
+        store: SqliteStore,
+        queue: QueueConfig,
+        spec: &Spec,
+        spec_dir: &Path,
+        data_dir: &Path,
+        durability: Durability,
+    ) -> (Console, Sampler) {
+        let rules = spec
+            .rules
+            .iter()
+            .map(|r| {
+                let raw: Value = std::fs::read_to_string(&r.file)
+                    .ok()
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .unwrap_or(Value::Null);
+                RuleView {
+                    name: r.name.clone(),
+                    file: display_name(spec_dir, &r.file),
+                    description: raw
+                        .get("description")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                    event_pattern: raw.get("event_pattern").cloned().unwrap_or(Value::Null),
+                    target: raw
+                        .pointer("/target/kind")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                }
+            })
+            .collect();
+        let definition = std::fs::read_to_string(spec_dir.join(SETTLEMENT_FILE))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null);
+        let (live, sampler) = Live::new(db.clone(), queue.clone());
+        let console = Console {
+            db,
+            store,
+            queue,
+            rules: Arc::new(rules),
+            definition: Arc::new(definition),
+            spec_files: Arc::new(spec_files(spec_dir)),
+            data_dir: data_dir.to_owned(),
+            durability,
+            live,
+        };
+        (console, sampler)
+    }
+}
+
+fn display_name(spec_dir: &Path, file: &Path) -> String {
+    let name = file.strip_prefix(spec_dir).unwrap_or(file);
+    format!("spec/{}", name.display())
+}
+
+/// Every file of `spec/` with its digest, rules included.
+fn spec_files(spec_dir: &Path) -> Vec<SpecFile> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(spec_dir)
+        .into_iter()
+        .flatten()
+        .chain(
+            std::fs::read_dir(spec_dir.join(RULES_DIR))
+                .into_iter()
+                .flatten(),
+        )
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .filter_map(|p| {
+            let bytes = std::fs::read(&p).ok()?;
+            let digest = Sha256::digest(&bytes);
+            let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+            Some(SpecFile {
+                file: display_name(spec_dir, &p),
+                sha256: hex,
+                bytes: bytes.len() as u64,
+            })
+        })
+        .collect()
+}
+
+const INDEX_HTML: &str = include_str!("../../console-assets/index.html");
+const APP_JS: &str = include_str!("../../console-assets/app.js");
+const APP_CSS: &str = include_str!("../../console-assets/app.css");
+const GRAPH_JS: &str = include_str!("../../console-assets/graph.js");
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The page shell: every console path serves it, so a payment's page has its own URL.
+async fn index() -> Response {
+    asset("text/html; charset=utf-8", INDEX_HTML)
+}
+
+/// The console's routes, the API's router beside them, and the request middleware around both.
+pub fn app(api: Router, console: Console, bound: SocketAddr) -> Router {
+    let console_routes = Router::new()
+        .route(
+            "/console",
+            get(|| async { Redirect::permanent("/console/") }),
+        )
+        .route("/console/", get(index))
+        .route(
+            "/console/assets/app.js",
+            get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
+        )
+        .route(
+            "/console/assets/graph.js",
+            get(|| async { asset("text/javascript; charset=utf-8", GRAPH_JS) }),
+        )
+        .route(
+            "/console/assets/app.css",
+            get(|| async { asset("text/css; charset=utf-8", APP_CSS) }),
+        )
+        .route("/console/api/overview", get(api::overview))
+        .route("/console/api/live", get(live::stream))
+        .route("/console/api/payments", get(api::payments))
+        .route("/console/api/payments/{id}/timeline", get(api::timeline))
+        .route("/console/api/executions", get(api::executions))
+        .route("/console/api/executions/{name}", get(api::execution))
+        .route("/console/api/queues", get(api::queues))
+        .route("/console/api/test-pattern", post(api::test_pattern))
+        .route(
+            "/console/api/run-state-machine",
+            post(api::run_state_machine),
+        )
+        .route("/console/api/{*rest}", get(api::no_such_endpoint))
+        .route("/console/{*rest}", get(index))
+        .route_layer(middleware::from_fn_with_state(bound, guard))
+        .with_state(console);
+    api.merge(console_routes)
+        .route("/", get(|| async { Redirect::temporary("/console/") }))
+        .layer(middleware::from_fn(observe))
+}
+
+/// The local endpoints' protections, for the console: only the bound address or a loopback name
+/// as `Host` (a page on another site cannot reach the console through DNS rebinding), and
+/// writes only as `application/json` from the same origin (a form on another site cannot post).
+async fn guard(State(bound): State<SocketAddr>, req: Request, next: Next) -> Response {
+    if let Err(e) = check_origin(req.method(), req.headers(), bound) {
+        return HttpError(e).into_response();
+    }
+    next.run(req).await
+}
+
+fn check_origin(method: &Method, headers: &HeaderMap, bound: SocketAddr) -> Result<(), ApiError> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if !host_allowed(host, bound) {
+        return Err(ApiError::new(
+            403,
+            "forbidden_host",
+            format!("the console answers only to its own address, not Host {host:?}"),
+        ));
+    }
+    if method == Method::GET || method == Method::HEAD {
+        return Ok(());
+    }
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|c| {
+            c.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        });
+    if !json {
+        return Err(ApiError::new(
+            415,
+            "unsupported_media_type",
+            "console writes must be sent as application/json",
+        ));
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let same = origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.strip_prefix("http://"))
+            .is_some_and(|o| o.eq_ignore_ascii_case(host));
+        if !same {
+            return Err(ApiError::new(
+                403,
+                "cross_origin",
+                "console writes must come from the console's own origin",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn host_allowed(host: &str, bound: SocketAddr) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if !name.is_empty() && !host.ends_with(']') => {
+            if port != bound.port().to_string() {
+                return false;
+            }
+            name
+        }
+        _ => host,
+    };
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip == bound.ip())
+}
+
+/// The trace id of a request: the client's W3C `traceparent` trace id, else the X-Ray root id of
+/// `X-Amzn-Trace-Id` (the same 128 bits), else a new one.
+pub fn trace_id(headers: &HeaderMap) -> String {
+    let is_hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    if let Some(tp) = headers.get("traceparent").and_then(|v| v.to_str().ok()) {
+        let parts: Vec<&str> = tp.trim().split('-').collect();
+        if let [version, id, parent, flags] = parts.as_slice()
+            && is_hex(version, 2)
+            && is_hex(id, 32)
+            && is_hex(parent, 16)
+            && is_hex(flags, 2)
+            && id.bytes().any(|b| b != b'0')
+        {
+            return id.to_ascii_lowercase();
+        }
+    }
+    if let Some(xray) = headers.get("x-amzn-trace-id").and_then(|v| v.to_str().ok()) {
+        let root = xray
+            .split(';')
+            .filter_map(|kv| kv.trim().strip_prefix("Root="))
+            .next();
+        if let Some(root) = root {
+            let parts: Vec<&str> = root.split('-').collect();
+            if let ["1", time, id] = parts.as_slice()
+                && is_hex(time, 8)
+                && is_hex(id, 24)
+            {
+                return format!("{time}{id}").to_ascii_lowercase();
+            }
+        }
+    }
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Gives the request its trace id (answered in `traceparent`), counts it, and logs one line.
+async fn observe(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = trace_id(req.headers());
+    let ctx = RequestContext {
+        trace_id: id.clone(),
+        method: req.method().to_string(),
+        path: req.uri().path().to_owned(),
+        started_at: trace::now_micros(),
+    };
+    let (method, path) = (ctx.method.clone(), ctx.path.clone());
+    let quiet_path = path.starts_with("/console");
+    if !quiet_path {
+        COUNTERS.add(&COUNTERS.requests, 1);
+    }
+    let span = tracing::info_span!("request", trace_id = %id);
+    let mut response = trace::with_request(ctx, next.run(req))
+        .instrument(span)
+        .await;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let status = response.status();
+    // The console's own assets and polling would drown the API's lines.
+    if !quiet_path || status.is_server_error() {
+        tracing::info!(trace_id = %id, "{method} {path} {} {ms:.1}ms", status.as_u16());
+    }
+    let span_id = &uuid::Uuid::new_v4().simple().to_string()[..16];
+    if let Ok(v) = HeaderValue::from_str(&format!("00-{id}-{span_id}-01")) {
+        response.headers_mut().insert("traceparent", v);
+    }
+    if status == StatusCode::NOT_FOUND && path == "/favicon.ico" {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn trace_id_comes_from_traceparent_or_xray_or_is_new() {
+        let tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        assert_eq!(
+            trace_id(&headers(&[("traceparent", tp)])),
+            "0af7651916cd43dd8448eb211c80319c"
+        );
+        let xray = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+        assert_eq!(
+            trace_id(&headers(&[("x-amzn-trace-id", xray)])),
+            "5759e988bd862e3fe1be46a994272793"
+        );
+        let bad = "00-00000000000000000000000000000000-b7ad6b7169203331-01";
+        let fresh = trace_id(&headers(&[("traceparent", bad)]));
+        assert_eq!(fresh.len(), 32);
+        assert_ne!(fresh, "00000000000000000000000000000000");
+    }
+
+    #[test]
+    fn only_own_host_and_same_origin_json_writes_pass() {
+        let bound: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let get = |h: &[(&'static str, &str)]| check_origin(&Method::GET, &headers(h), bound);
+        let post = |h: &[(&'static str, &str)]| check_origin(&Method::POST, &headers(h), bound);
+        assert!(get(&[("host", "127.0.0.1:8080")]).is_ok());
+        assert!(get(&[("host", "localhost:8080")]).is_ok());
+        assert_eq!(
+            get(&[("host", "attacker.example")]).unwrap_err().status,
+            403
+        );
+        assert_eq!(get(&[("host", "localhost:9999")]).unwrap_err().status, 403);
+        let json = ("content-type", "application/json");
+        assert!(post(&[("host", "127.0.0.1:8080"), json]).is_ok());
+        assert!(
+            post(&[
+                ("host", "127.0.0.1:8080"),
+                json,
+                ("origin", "http://127.0.0.1:8080")
+            ])
+            .is_ok()
+        );
+        assert_eq!(
+            post(&[("host", "127.0.0.1:8080"), ("content-type", "text/plain")])
+                .unwrap_err()
+                .status,
+            415
+        );
+        assert_eq!(
+            post(&[
+                ("host", "127.0.0.1:8080"),
+                json,
+                ("origin", "http://attacker.example")
+            ])
+            .unwrap_err()
+            .status,
+            403
+        );
+    }
+}
