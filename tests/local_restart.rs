@@ -108,3 +108,80 @@ fn ctrl_c_stops_cleanly_and_a_restart_resumes() {
         assert!(status.success(), "clean exit on SIGINT: {status:?}");
     });
 }
+
+/// A bench run at a steady rate keeps going while the runtime is killed with -9 and restarted on
+/// the same port: every payment it was told was accepted settles exactly once with a balanced
+/// ledger, and so does every payment in the database (including any accepted just before the
+/// kill whose answer was lost).
+#[test]
+fn kill_9_during_a_bench_run_loses_nothing_and_settles_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let spec = support::spec_dir();
+    let s = Server::start_on(&addr, dir.path(), &spec, &FLAGS);
+    let bench = std::process::Command::new(support::binary())
+        .args([
+            "bench",
+            "--url",
+            &s.base,
+            "--rate",
+            "150",
+            "--duration",
+            "6",
+        ])
+        .args([
+            "--concurrency",
+            "32",
+            "--settle-timeout",
+            "90",
+            "--probe-secs",
+            "0",
+        ])
+        .args(["--json", "--check"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("start bench");
+    std::thread::sleep(Duration::from_millis(2500));
+    s.kill9();
+    let s = Server::start_on(&addr, dir.path(), &spec, &FLAGS);
+    let out = bench.wait_with_output().expect("bench ends");
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("bench report: {e}"));
+    assert!(out.status.success(), "bench checks: {}", report["checks"]);
+    assert!(report["checks"]["passed"] == true, "{}", report["checks"]);
+    let mut cursor: Option<String> = None;
+    let mut seen = 0;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/payments?limit=100&cursor={c}"),
+            None => "/payments?limit=100".to_owned(),
+        };
+        let (_, page) = s.get(&path);
+        for p in page["items"].as_array().unwrap() {
+            let p = s.wait_final(p["payment_id"].as_str().unwrap(), Duration::from_secs(30));
+            assert_eq!(p["status"], "SETTLED", "{p}");
+            assert_eq!(
+                statuses(&p),
+                ["PENDING", "PROCESSING", "SETTLED"],
+                "once: {p}"
+            );
+            assert_balanced(&p);
+            seen += 1;
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    let accepted = report["load"]["accepted"].as_u64().unwrap_or(0) as usize;
+    assert!(
+        seen >= accepted && accepted > 0,
+        "{seen} stored, {accepted} accepted"
+    );
+}

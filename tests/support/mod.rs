@@ -44,8 +44,13 @@ impl Server {
     }
 
     pub fn start_with_spec(data_dir: &Path, spec: &Path, extra: &[&str]) -> Server {
+        Self::start_on("127.0.0.1:0", data_dir, spec, extra)
+    }
+
+    /// Starts on a given address (e.g. the port of a killed instance, for clients that go on).
+    pub fn start_on(addr: &str, data_dir: &Path, spec: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(binary())
-            .args(["up", "--addr", "127.0.0.1:0", "--data-dir"])
+            .args(["up", "--addr", addr, "--data-dir"])
             .arg(data_dir)
             .arg("--spec-dir")
             .arg(spec)
