@@ -5,6 +5,7 @@ mod bench;
 mod deploy;
 mod events;
 mod input;
+mod sigv4;
 mod smoke;
 mod states;
 mod up;
