@@ -37,6 +37,10 @@ module "payment" {
   quota_per_day              = var.api_quota_per_day
   api_logging_level          = var.api_logging_level
   manage_api_gateway_account = var.manage_api_gateway_account
+  authorization              = var.api_authorization
+  cognito_user_pool_arns     = var.api_cognito_user_pool_arns
+  request_validation         = var.api_request_validation
+  waf_rate_limit             = var.api_waf_rate_limit
 }
 
 module "platform" {
@@ -57,6 +61,8 @@ module "platform" {
   stream_max_retry_attempts = var.stream_max_retry_attempts
   queue_batch_size          = var.queue_batch_size
   max_receive_count         = var.max_receive_count
+  api                       = { name = module.payment.api_name, stage = module.payment.stage_name }
+  api_latency_alarm_ms      = var.api_latency_alarm_ms
   alarm_function_names = merge(
     { quote = module.quote.function_name },
     module.payment.function_names,
@@ -75,6 +81,7 @@ module "settlement" {
   definition_path         = "${local.spec_dir}/settlement.asl.json"
   state_machine_type      = var.state_machine_type
   state_machine_log_level = var.state_machine_log_level
+  log_execution_data      = var.state_machine_log_execution_data
   table_name              = module.payment.table_name
   table_arn               = module.payment.table_arn
   data_key_arn            = module.payment.data_key_arn

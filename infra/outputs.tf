@@ -3,8 +3,28 @@ output "api_url" {
   value       = module.payment.api_url
 }
 
+output "api_authorization" {
+  description = "How API clients authenticate: api_key, iam or cognito (eventpay smoke --api-key or --sigv4)."
+  value       = module.payment.authorization
+}
+
+output "api_invoke_policy" {
+  description = "IAM policy allowing every API operation (execute-api:Invoke): attach it to the callers when api_authorization = iam."
+  value       = module.payment.invoke_policy_json
+}
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard of the flow."
+  value       = aws_cloudwatch_dashboard.flow.dashboard_name
+}
+
+output "alarm_names" {
+  description = "Every alarm of the deployment (each notifies the topic)."
+  value       = concat(module.platform.alarm_names, module.settlement.alarm_names)
+}
+
 output "api_key" {
-  description = "API key clients send as x-api-key (terraform output -raw api_key)."
+  description = "API key clients send as x-api-key (terraform output -raw api_key; null unless api_authorization = api_key)."
   value       = module.payment.api_key
   sensitive   = true
 }

@@ -106,9 +106,39 @@ variable "api_logging_level" {
 }
 
 variable "manage_api_gateway_account" {
-  description = "Set the region's API Gateway CloudWatch Logs role (an account-wide setting); false when the account already has one."
+  description = "Manage the region's API Gateway CloudWatch Logs role, one setting per account and region shared by all environments: true in exactly one environment of the account (envs/dev.tfvars), false elsewhere."
+  type        = bool
+  default     = false
+}
+
+variable "api_authorization" {
+  description = "How API clients authenticate: api_key (x-api-key), iam (SigV4; grant callers the api_invoke_policy output) or cognito (ID tokens of api_cognito_user_pool_arns)."
+  type        = string
+  default     = "api_key"
+}
+
+variable "api_cognito_user_pool_arns" {
+  description = "User pools whose ID tokens the API accepts when api_authorization = cognito."
+  type        = list(string)
+  default     = []
+}
+
+variable "api_request_validation" {
+  description = "API Gateway validates request bodies and parameters against spec/openapi.yaml."
   type        = bool
   default     = true
+}
+
+variable "api_waf_rate_limit" {
+  description = "Requests per 5 minutes per client IP before the WAF web ACL blocks it; null: no web ACL."
+  type        = number
+  default     = null
+}
+
+variable "api_latency_alarm_ms" {
+  description = "99th-percentile API latency (ms) above which the latency alarm fires."
+  type        = number
+  default     = 3000
 }
 
 variable "subscription_email" {
@@ -144,6 +174,12 @@ variable "state_machine_type" {
   description = "Settlement state machine type: STANDARD or EXPRESS."
   type        = string
   default     = "STANDARD"
+}
+
+variable "state_machine_log_execution_data" {
+  description = "Log the settlement's state inputs and outputs (payment data): dev only."
+  type        = bool
+  default     = false
 }
 
 variable "state_machine_log_level" {

@@ -1,5 +1,7 @@
 # Remote state storage of the eventpay root configuration: a versioned, KMS-encrypted, private,
 # TLS-only S3 bucket, and a DynamoDB lock table for the backend's (deprecated) DynamoDB locking.
+# A teardown guard refuses any destroy until `teardown = true` has been applied (guard.tf); the
+# GitHub Actions deployment roles are in github.tf.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -23,8 +25,9 @@ resource "aws_s3_bucket" "state" {
   #checkov:skip=CKV_AWS_18:Server access logs need a second bucket that would itself be unlogged; use CloudTrail S3 data events for an audit trail of state access.
   #checkov:skip=CKV_AWS_144:Cross-region replication doubles the setup (second region, key, role); state versions are kept by versioning, and the state can be re-imported.
   #checkov:skip=CKV2_AWS_62:No consumer of object events exists for state files.
-  bucket        = local.bucket_name
-  force_destroy = var.force_destroy
+  bucket = local.bucket_name
+  # Only a teardown empties the bucket on destroy; the guard refuses a destroy before that.
+  force_destroy = var.teardown
 }
 
 resource "aws_s3_bucket_ownership_controls" "state" {
@@ -112,7 +115,7 @@ resource "aws_dynamodb_table" "lock" {
   name                        = local.table_name
   billing_mode                = "PAY_PER_REQUEST"
   hash_key                    = "LockID"
-  deletion_protection_enabled = var.deletion_protection
+  deletion_protection_enabled = var.deletion_protection && !var.teardown
 
   attribute {
     name = "LockID"

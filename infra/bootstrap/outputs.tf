@@ -34,3 +34,18 @@ output "backend_config" {
     var.locking != "lockfile" ? "dynamodb_table = \"${aws_dynamodb_table.lock.name}\"" : "",
   ])))
 }
+
+output "github_role_arns" {
+  description = "Roles for the GitHub Actions workflow (role => ARN): deploy-<env> for the apply jobs of each environment, plan for pull requests and main. Set them as the repository's AWS_DEPLOY_ROLE_<ENV> and AWS_PLAN_ROLE variables."
+  value       = { for k, r in aws_iam_role.github : k => r.arn }
+}
+
+output "github_policies" {
+  description = "The GitHub roles' policies (role => JSON), for review and the tests."
+  value       = { for k, p in local.github_policies : k => jsonencode(p) }
+}
+
+output "github_oidc_provider_arn" {
+  description = "The OIDC provider the GitHub roles trust (null without github_repository)."
+  value       = local.oidc_provider
+}

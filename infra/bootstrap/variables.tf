@@ -58,8 +58,13 @@ variable "noncurrent_version_retention_days" {
   }
 }
 
-variable "force_destroy" {
-  description = "Let terraform destroy delete the bucket with every state version in it (only for throw-away setups and tests)."
+variable "teardown" {
+  description = <<-EOT
+    false (default): the guard refuses every destroy, so nothing (key, lock table, bucket policy,
+    encryption ...) is removed while the bucket holds state. true: allow the teardown — apply it
+    first (the bucket gets force_destroy, the lock table loses deletion protection, the guard lets
+    go), then `terraform destroy -var teardown=true` deletes everything, state versions included.
+  EOT
   type        = bool
   default     = false
 }
@@ -85,4 +90,38 @@ variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "github_repository" {
+  description = "GitHub repository (owner/name) whose Actions workflows deploy eventpay; null makes no OIDC provider and no roles."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.github_repository == null || can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_repository))
+    error_message = "github_repository must be owner/name."
+  }
+}
+
+variable "github_environments" {
+  description = "GitHub environments with a deploy role each (eventpay environment of the same name); protect prod with required reviewers in the repository's settings."
+  type        = list(string)
+  default     = ["dev", "prod"]
+
+  validation {
+    condition     = alltrue([for e in var.github_environments : can(regex("^[a-z][a-z0-9]{1,11}$", e))])
+    error_message = "Each environment is 2 to 12 lowercase letters or digits, starting with a letter (as infra/'s environment)."
+  }
+}
+
+variable "github_oidc_provider_arn" {
+  description = "ARN of the account's existing token.actions.githubusercontent.com OIDC provider (one per account); null creates it."
+  type        = string
+  default     = null
+}
+
+variable "deployment_prefix" {
+  description = "Name prefix of the deployments the roles manage: environment <env> is <deployment_prefix>-<env>-* (infra/ uses eventpay)."
+  type        = string
+  default     = "eventpay"
 }

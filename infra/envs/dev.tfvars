@@ -14,8 +14,13 @@ api_throttling_burst_limit = 40
 api_quota_per_day          = 10000
 api_logging_level          = "INFO"
 
-state_machine_type      = "STANDARD"
-state_machine_log_level = "ALL"
+# The account's API Gateway logging role: managed by exactly one environment of the account.
+manage_api_gateway_account = true
+api_authorization          = "api_key"
+
+state_machine_type               = "STANDARD"
+state_machine_log_execution_data = true
+state_machine_log_level          = "ALL"
 
 payment_limit    = "50000.00"
 blocked_accounts = ["blocked-test-account"]

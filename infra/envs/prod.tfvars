@@ -17,8 +17,14 @@ stream_max_retry_attempts = 10
 queue_batch_size          = 10
 max_receive_count         = 5
 
-state_machine_type      = "STANDARD"
-state_machine_log_level = "ERROR"
+# dev manages the account's API Gateway logging role (set true here if prod has its own account).
+manage_api_gateway_account = false
+api_authorization          = "iam"
+api_waf_rate_limit         = 2000
+
+state_machine_type               = "STANDARD"
+state_machine_log_execution_data = false
+state_machine_log_level          = "ERROR"
 
 payment_limit    = "50000.00"
 blocked_accounts = []

@@ -88,7 +88,7 @@ run "wiring" {
   }
 
   assert {
-    condition     = aws_api_gateway_usage_plan_key.this.key_id == aws_api_gateway_api_key.this.id && one(aws_api_gateway_usage_plan.this.api_stages).stage == var.stage_name
+    condition     = aws_api_gateway_usage_plan_key.this[0].key_id == aws_api_gateway_api_key.this[0].id && one(aws_api_gateway_usage_plan.this.api_stages).stage == var.stage_name
     error_message = "The API key belongs to a usage plan of the stage."
   }
 }

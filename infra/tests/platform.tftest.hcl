@@ -175,7 +175,7 @@ run "wiring" {
   }
 
   assert {
-    condition     = alltrue([for k in ["stream-forwarder", "processor"] : contains(aws_cloudwatch_metric_alarm.function_errors[k].alarm_actions, aws_sns_topic.notifications.arn)])
+    condition     = alltrue([for k in ["stream-forwarder", "processor"] : contains(aws_cloudwatch_metric_alarm.function["${k}-errors"].alarm_actions, aws_sns_topic.notifications.arn)])
     error_message = "Function errors must alarm to the topic."
   }
 }

@@ -39,6 +39,47 @@ run "whole_deployment" {
     condition     = output.api_url != ""
     error_message = "No API URL."
   }
+
+  assert {
+    condition = alltrue([for a in [
+      "eventpay-test-api-5xx", "eventpay-test-api-latency-p99", "eventpay-test-stream-iterator-age",
+      "eventpay-test-payments-queue-oldest-message", "eventpay-test-settlement-executions-failed",
+      "eventpay-test-settlement-executions-timed-out", "eventpay-test-payments-dlq-not-empty",
+      "eventpay-test-quote-throttles", "eventpay-test-post-ledger-throttles", "eventpay-test-processor-errors",
+    ] : contains(output.alarm_names, a)]) && length(output.alarm_names) == 26
+    error_message = "Alarms for API 5XX and latency, iterator age, queue age, executions failed and timed out, and errors and throttles of all nine functions: ${jsonencode(output.alarm_names)}"
+  }
+
+  assert {
+    condition     = length(jsondecode(aws_cloudwatch_dashboard.flow.dashboard_body).widgets) == 10 && strcontains(aws_cloudwatch_dashboard.flow.dashboard_body, "PaymentsSettled") && strcontains(aws_cloudwatch_dashboard.flow.dashboard_body, "IteratorAge")
+    error_message = "The dashboard shows the flow, settled payments included."
+  }
+
+  assert {
+    condition     = !anytrue(flatten([for name, doc in output.iam_policies : [for s in jsondecode(doc).Statement : contains(flatten([s.Action]), "logs:PutResourcePolicy")]]))
+    error_message = "No role may put log resource policies (the settlement's log group has its own)."
+  }
+
+  assert {
+    condition = alltrue([for s in jsondecode(output.iam_policies["platform-key"]).Statement :
+      try(s.Condition.StringEquals["aws:SourceAccount"], null) == ["123456789012"] && length(try(s.Condition.ArnLike["aws:SourceArn"], [])) == 1
+    if contains(["EventBridgePublishesToTopic", "AlarmsPublishToTopic"], s.Sid)])
+    error_message = "The EventBridge and CloudWatch grants of the platform key are tied to this account's rules and alarms."
+  }
+
+  assert {
+    condition     = !contains(keys(output.iam_policies), "apigateway-logs")
+    error_message = "Without manage_api_gateway_account (the default) no API Gateway account role is made."
+  }
+}
+
+run "execution_data_not_logged_by_default" {
+  command = plan
+
+  assert {
+    condition     = !module.settlement.state_machine_logs_execution_data
+    error_message = "Execution data is not logged unless asked (envs/dev.tfvars)."
+  }
 }
 
 run "rejects_bad_environment" {

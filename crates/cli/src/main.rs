@@ -5,6 +5,7 @@ mod bench;
 mod deploy;
 mod events;
 mod input;
+mod sigv4;
 mod smoke;
 mod states;
 mod up;
@@ -37,9 +38,9 @@ enum Command {
     /// Load generator: drive a runtime (its own, or --url) with quote + payment pairs, wait until all
     /// are final, check them and report throughput, latency, disk and memory beside the disk's limit.
     Bench(bench::BenchArgs),
-    /// Deploy to AWS: package the functions, then terraform apply module by module (quote, payment, platform, settlement).
+    /// Deploy to AWS: package the functions, terraform plan, show the changes per module, confirm, apply the saved plan.
     Deploy(deploy::DeployArgs),
-    /// Remove the AWS deployment: terraform destroy module by module in the reverse order.
+    /// Remove the AWS deployment: a destroy plan, its summary, confirm, apply it.
     Destroy(deploy::DestroyArgs),
 }
 

@@ -95,6 +95,7 @@ resource "aws_kms_key" "this" {
   enable_key_rotation     = local.symmetric
   deletion_window_in_days = var.deletion_window_in_days
   policy                  = jsonencode(local.policy)
+  tags                    = var.tags
 }
 
 resource "aws_kms_alias" "this" {

@@ -61,3 +61,9 @@ variable "allow_cloudwatch_logs" {
   type        = bool
   default     = true
 }
+
+variable "tags" {
+  description = "Tags added to every taggable resource of the module (on top of the provider's default_tags)."
+  type        = map(string)
+  default     = {}
+}

@@ -10,11 +10,13 @@ resource "aws_cloudwatch_log_group" "this" {
   name              = "/aws/lambda/${var.name}"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.kms_key_arn
+  tags              = var.tags
 }
 
 resource "aws_iam_role" "this" {
   name        = var.name
   description = "Execution role of the ${var.name} function."
+  tags        = var.tags
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -84,6 +86,7 @@ resource "aws_lambda_function" "this" {
   memory_size      = var.memory_size
   timeout          = var.timeout
   kms_key_arn      = var.kms_key_arn
+  tags             = var.tags
 
   dynamic "environment" {
     for_each = length(var.environment) > 0 ? [1] : []

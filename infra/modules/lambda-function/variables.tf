@@ -97,3 +97,9 @@ variable "policy_statements" {
     error_message = "Name the actions: \"*\" and \"service:*\" are not allowed."
   }
 }
+
+variable "tags" {
+  description = "Tags added to every taggable resource of the module (on top of the provider's default_tags)."
+  type        = map(string)
+  default     = {}
+}

@@ -19,6 +19,7 @@ module "key" {
   alias                   = "${var.name_prefix}-payment"
   description             = "eventpay ${var.name_prefix}: payments table, its stream, payment functions and API logs"
   deletion_window_in_days = var.kms_deletion_window_days
+  tags                    = var.tags
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -31,6 +32,7 @@ resource "aws_dynamodb_table" "payments" {
   stream_enabled              = true
   stream_view_type            = "NEW_AND_OLD_IMAGES"
   deletion_protection_enabled = var.table_deletion_protection
+  tags                        = var.tags
 
   attribute {
     name = "pk"
@@ -136,6 +138,7 @@ module "function" {
   architecture       = var.lambda_architecture
   kms_key_arn        = module.key.arn
   log_retention_days = var.log_retention_days
+  tags               = var.tags
   # create-payment verifies quote tokens with the quote module's key.
   environment = merge(
     { EVENTPAY_TABLE = aws_dynamodb_table.payments.name },
@@ -145,8 +148,9 @@ module "function" {
 }
 
 # ---------------------------------------------------------------------------------------------
-# REST API: spec/openapi.yaml with an x-amazon-apigateway-integration (Lambda proxy) and the API
-# key requirement merged into every operation.
+# REST API: spec/openapi.yaml with an x-amazon-apigateway-integration (Lambda proxy) and the
+# security requirement of the authorization mode merged into every operation; request validation
+# and error answers in the spec's error shape (api_access.tf).
 
 locals {
   spec         = yamldecode(file(var.openapi_path))
@@ -165,7 +169,7 @@ locals {
 
   paths = { for path, methods in local.spec.paths : path => {
     for method, op in methods : method => merge(op, {
-      security = [{ api_key = [] }]
+      security = [{ (local.security_scheme) = [] }]
       "x-amazon-apigateway-integration" = {
         type                = "aws_proxy"
         httpMethod          = "POST"
@@ -179,11 +183,16 @@ locals {
   api_body = merge(local.spec, {
     paths = local.paths
     components = merge(local.spec.components, {
-      securitySchemes = {
-        api_key = { type = "apiKey", name = "x-api-key", in = "header" }
-      }
+      securitySchemes = { (local.security_scheme) = local.security_schemes[var.authorization] }
     })
-    "x-amazon-apigateway-api-key-source" = "HEADER"
+    "x-amazon-apigateway-api-key-source"    = "HEADER"
+    "x-amazon-apigateway-gateway-responses" = local.gateway_responses
+    # Bodies against the operation's schema, required parameters present: before any function runs.
+    "x-amazon-apigateway-request-validators" = {
+      all  = { validateRequestBody = true, validateRequestParameters = true }
+      none = { validateRequestBody = false, validateRequestParameters = false }
+    }
+    "x-amazon-apigateway-request-validator" = var.request_validation ? "all" : "none"
   })
 }
 
@@ -196,8 +205,15 @@ resource "aws_api_gateway_rest_api" "this" {
     types = ["REGIONAL"]
   }
 
+  tags = var.tags
+
   lifecycle {
     create_before_destroy = true
+
+    precondition {
+      condition     = var.authorization != "cognito" || length(var.cognito_user_pool_arns) > 0
+      error_message = "authorization = cognito needs cognito_user_pool_arns."
+    }
 
     precondition {
       condition     = toset(keys(local.operations)) == toset(keys(local.integrations))
@@ -234,6 +250,7 @@ resource "aws_cloudwatch_log_group" "access" {
   name              = "/aws/apigateway/${var.name_prefix}-api/access"
   retention_in_days = var.log_retention_days
   kms_key_id        = module.key.arn
+  tags              = var.tags
 }
 
 # The account-level CloudWatch Logs role API Gateway logs with (one per account and region).
@@ -242,6 +259,7 @@ resource "aws_iam_role" "api_gateway_logs" {
 
   name        = "${var.name_prefix}-apigateway-logs"
   description = "API Gateway writes access and execution logs of this account and region."
+  tags        = var.tags
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -292,12 +310,14 @@ resource "aws_api_gateway_account" "this" {
 
 resource "aws_api_gateway_stage" "this" {
   #checkov:skip=CKV_AWS_120:Responses are per-request (quotes expire, payments change status); a cache would serve stale data.
-  #checkov:skip=CKV2_AWS_29:A WAF web ACL is an account-level choice with its own cost; throttling, API keys and the usage plan limit abuse here. Associate one with aws_wafv2_web_acl_association if required.
-  #checkov:skip=CKV2_AWS_51:Clients are not issued TLS client certificates; requests are authorised by API key.
+  #checkov:skip=CKV2_AWS_77:The optional web ACL (waf.tf) has AWSManagedRulesKnownBadInputsRuleSet, which blocks Log4j lookups; checkov does not follow the conditional association.
+  #checkov:skip=CKV2_AWS_29:The WAF web ACL is optional (waf_rate_limit, waf.tf) because of its cost; throttling and the usage plan limit abuse without it.
+  #checkov:skip=CKV2_AWS_51:Clients are not issued TLS client certificates; requests are authorised by API key, SigV4 or Cognito tokens (authorization).
   rest_api_id          = aws_api_gateway_rest_api.this.id
   deployment_id        = aws_api_gateway_deployment.this.id
   stage_name           = var.stage_name
   xray_tracing_enabled = true
+  tags                 = var.tags
 
   access_log_settings {
     destination_arn = aws_cloudwatch_log_group.access.arn
@@ -335,13 +355,22 @@ resource "aws_api_gateway_method_settings" "all" {
 }
 
 resource "aws_api_gateway_api_key" "this" {
+  count = var.authorization == "api_key" ? 1 : 0
+
   name        = "${var.name_prefix}-client"
   description = "Key of the eventpay ${var.name_prefix} clients (x-api-key)."
+  tags        = var.tags
+}
+
+moved {
+  from = aws_api_gateway_api_key.this
+  to   = aws_api_gateway_api_key.this[0]
 }
 
 resource "aws_api_gateway_usage_plan" "this" {
   name        = "${var.name_prefix}-clients"
   description = "Throttling and quota of the eventpay ${var.name_prefix} API key."
+  tags        = var.tags
 
   api_stages {
     api_id = aws_api_gateway_rest_api.this.id
@@ -363,7 +392,14 @@ resource "aws_api_gateway_usage_plan" "this" {
 }
 
 resource "aws_api_gateway_usage_plan_key" "this" {
-  key_id        = aws_api_gateway_api_key.this.id
+  count = var.authorization == "api_key" ? 1 : 0
+
+  key_id        = aws_api_gateway_api_key.this[0].id
   key_type      = "API_KEY"
   usage_plan_id = aws_api_gateway_usage_plan.this.id
+}
+
+moved {
+  from = aws_api_gateway_usage_plan_key.this
+  to   = aws_api_gateway_usage_plan_key.this[0]
 }

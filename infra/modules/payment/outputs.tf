@@ -4,9 +4,34 @@ output "api_url" {
 }
 
 output "api_key" {
-  description = "The API key clients send as x-api-key."
-  value       = aws_api_gateway_api_key.this.value
+  description = "The API key clients send as x-api-key (null unless authorization = api_key)."
+  value       = try(aws_api_gateway_api_key.this[0].value, null)
   sensitive   = true
+}
+
+output "authorization" {
+  description = "How clients authenticate: api_key (x-api-key), iam (SigV4-signed requests) or cognito (a user pool's ID token)."
+  value       = var.authorization
+}
+
+output "api_name" {
+  description = "Name of the REST API (the ApiName dimension of its metrics)."
+  value       = aws_api_gateway_rest_api.this.name
+}
+
+output "stage_name" {
+  description = "Name of the API stage (the Stage dimension of its metrics)."
+  value       = aws_api_gateway_stage.this.stage_name
+}
+
+output "invoke_policy_json" {
+  description = "An IAM policy allowing every operation of the API (execute-api:Invoke), for the callers' roles when authorization = iam."
+  value       = jsonencode(local.invoke_policy)
+}
+
+output "web_acl_arn" {
+  description = "ARN of the WAF web ACL in front of the stage (null without waf_rate_limit)."
+  value       = try(aws_wafv2_web_acl.this[0].arn, null)
 }
 
 output "rest_api_id" {

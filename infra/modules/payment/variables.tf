@@ -134,9 +134,55 @@ variable "api_logging_level" {
 variable "manage_api_gateway_account" {
   description = <<-EOT
     Set the region's API Gateway account setting (the CloudWatch Logs role that access and
-    execution logging need). It is one setting per account and region: turn this off when the
-    account already has such a role.
+    execution logging need). It is one setting per account and region, shared by every
+    environment there: turn it on in exactly one (envs/dev.tfvars does), since destroying that
+    environment removes it. The stage's logging fails until the account has such a role.
   EOT
   type        = bool
+  default     = false
+}
+
+variable "tags" {
+  description = "Tags added to every taggable resource of the module (on top of the provider's default_tags)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "authorization" {
+  description = "How clients authenticate: api_key (x-api-key header and usage plan), iam (SigV4-signed requests, callers need execute-api:Invoke: see the invoke_policy_json output) or cognito (an ID token of cognito_user_pool_arns in Authorization)."
+  type        = string
+  default     = "api_key"
+
+  validation {
+    condition     = contains(["api_key", "iam", "cognito"], var.authorization)
+    error_message = "authorization must be api_key, iam or cognito."
+  }
+}
+
+variable "cognito_user_pool_arns" {
+  description = "User pools whose ID tokens the cognito authorizer accepts (authorization = cognito)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.cognito_user_pool_arns : can(regex("^arn:aws[a-z-]*:cognito-idp:[a-z0-9-]+:[0-9]{12}:userpool/", a))])
+    error_message = "cognito_user_pool_arns must be Cognito user pool ARNs."
+  }
+}
+
+variable "request_validation" {
+  description = "API Gateway validates request bodies and required parameters against spec/openapi.yaml before a function runs (answers 400 in the spec's error shape)."
+  type        = bool
   default     = true
+}
+
+variable "waf_rate_limit" {
+  description = "Requests per 5 minutes one IP address may make before the WAF web ACL blocks it (100 to 2000000000); null: no web ACL."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.waf_rate_limit == null || try(var.waf_rate_limit >= 100 && var.waf_rate_limit <= 2000000000, false)
+    error_message = "waf_rate_limit must be null or from 100 to 2000000000."
+  }
 }

@@ -30,18 +30,28 @@ module "key" {
   alias                   = "${var.name_prefix}-platform"
   description             = "eventpay ${var.name_prefix}: queues, notifications topic, platform functions and logs"
   deletion_window_in_days = var.kms_deletion_window_days
+  tags                    = var.tags
+  # Each service may use the key only on behalf of this deployment's rules and alarms.
   service_grants = [
     {
       # EventBridge rules publish to the encrypted topic.
       sid     = "EventBridgePublishesToTopic"
       service = "events.amazonaws.com"
       actions = ["kms:Decrypt", "kms:GenerateDataKey"]
+      condition = {
+        StringEquals = { "aws:SourceAccount" = [local.account_id] }
+        ArnLike      = { "aws:SourceArn" = ["arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${var.name_prefix}-payments/${var.name_prefix}-*"] }
+      }
     },
     {
       # CloudWatch alarms publish to the encrypted topic.
       sid     = "AlarmsPublishToTopic"
       service = "cloudwatch.amazonaws.com"
       actions = ["kms:Decrypt", "kms:GenerateDataKey"]
+      condition = {
+        StringEquals = { "aws:SourceAccount" = [local.account_id] }
+        ArnLike      = { "aws:SourceArn" = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.name_prefix}-*"] }
+      }
     },
   ]
 }
@@ -54,6 +64,7 @@ resource "aws_sqs_queue" "dlq" {
   message_retention_seconds         = 1209600
   kms_master_key_id                 = module.key.arn
   kms_data_key_reuse_period_seconds = 300
+  tags                              = var.tags
 }
 
 resource "aws_sqs_queue" "payments" {
@@ -66,6 +77,7 @@ resource "aws_sqs_queue" "payments" {
     deadLetterTargetArn = aws_sqs_queue.dlq.arn
     maxReceiveCount     = var.max_receive_count
   })
+  tags = var.tags
 }
 
 # Where the stream mapping sends the description of a batch it gave up on.
@@ -74,6 +86,7 @@ resource "aws_sqs_queue" "stream_failures" {
   message_retention_seconds         = 1209600
   kms_master_key_id                 = module.key.arn
   kms_data_key_reuse_period_seconds = 300
+  tags                              = var.tags
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -88,6 +101,7 @@ module "forwarder" {
   architecture       = var.lambda_architecture
   kms_key_arn        = module.key.arn
   log_retention_days = var.log_retention_days
+  tags               = var.tags
   timeout            = 30
   environment = {
     EVENTPAY_QUEUE_URL = aws_sqs_queue.payments.url
@@ -148,6 +162,7 @@ module "processor" {
   architecture       = var.lambda_architecture
   kms_key_arn        = module.key.arn
   log_retention_days = var.log_retention_days
+  tags               = var.tags
   timeout            = var.processor_timeout_secs
   environment = {
     EVENTPAY_EVENT_BUS = aws_cloudwatch_event_bus.this.name
@@ -183,6 +198,7 @@ resource "aws_lambda_event_source_mapping" "queue" {
 
 resource "aws_cloudwatch_event_bus" "this" {
   name = "${var.name_prefix}-payments"
+  tags = var.tags
 }
 
 resource "aws_cloudwatch_event_rule" "this" {
@@ -192,6 +208,7 @@ resource "aws_cloudwatch_event_rule" "this" {
   description    = each.value.description
   event_bus_name = aws_cloudwatch_event_bus.this.name
   event_pattern  = each.value.event_pattern
+  tags           = var.tags
 
   lifecycle {
     precondition {
@@ -235,6 +252,7 @@ resource "aws_cloudwatch_log_group" "audit" {
   name              = "/aws/events/${var.name_prefix}-audit"
   retention_in_days = var.log_retention_days
   kms_key_id        = module.key.arn
+  tags              = var.tags
 }
 
 locals {
@@ -259,6 +277,7 @@ resource "aws_cloudwatch_log_resource_policy" "audit" {
 resource "aws_sns_topic" "notifications" {
   name              = "${var.name_prefix}-notifications"
   kms_master_key_id = module.key.arn
+  tags              = var.tags
 }
 
 locals {
@@ -310,52 +329,4 @@ resource "aws_sns_topic_subscription" "email" {
   topic_arn = aws_sns_topic.notifications.arn
   protocol  = "email"
   endpoint  = var.subscription_email
-}
-
-# ---------------------------------------------------------------------------------------------
-# Alarms to the topic
-
-locals {
-  dead_letter_queues = {
-    "payments-dlq"    = aws_sqs_queue.dlq.name
-    "stream-failures" = aws_sqs_queue.stream_failures.name
-  }
-  alarm_functions = merge(var.alarm_function_names, {
-    "stream-forwarder" = module.forwarder.function_name
-    "processor"        = module.processor.function_name
-  })
-}
-
-resource "aws_cloudwatch_metric_alarm" "dead_letters" {
-  for_each = local.dead_letter_queues
-
-  alarm_name          = "${var.name_prefix}-${each.key}-not-empty"
-  alarm_description   = "Messages are waiting in ${each.value}: inspect and redrive them."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = each.value }
-  statistic           = "Maximum"
-  period              = 60
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.notifications.arn]
-}
-
-resource "aws_cloudwatch_metric_alarm" "function_errors" {
-  for_each = local.alarm_functions
-
-  alarm_name          = "${var.name_prefix}-${each.key}-errors"
-  alarm_description   = "The ${each.value} function reported errors."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = each.value }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.notifications.arn]
 }

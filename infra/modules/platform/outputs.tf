@@ -53,6 +53,31 @@ output "settlement_rules" {
   } if r.kind == "settlement-workflow" }
 }
 
+output "settled_metric" {
+  description = "The settled-payments metric (namespace and name), counted from the audit log: one per payment settled."
+  value       = local.settled_metric
+}
+
+output "alarm_names" {
+  description = "Every alarm of the module."
+  value = concat(
+    [for a in aws_cloudwatch_metric_alarm.dead_letters : a.alarm_name],
+    [for a in aws_cloudwatch_metric_alarm.function : a.alarm_name],
+    [aws_cloudwatch_metric_alarm.stream_iterator_age.alarm_name, aws_cloudwatch_metric_alarm.queue_oldest_message.alarm_name],
+    [for a in aws_cloudwatch_metric_alarm.api_5xx : a.alarm_name],
+    [for a in aws_cloudwatch_metric_alarm.api_latency : a.alarm_name],
+  )
+}
+
+output "queue_names" {
+  description = "Names of the queues (payments, payments-dlq, stream-failures)."
+  value = {
+    "payments"        = aws_sqs_queue.payments.name
+    "payments-dlq"    = aws_sqs_queue.dlq.name
+    "stream-failures" = aws_sqs_queue.stream_failures.name
+  }
+}
+
 output "function_names" {
   description = "Names of the platform functions."
   value = {

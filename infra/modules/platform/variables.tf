@@ -153,3 +153,51 @@ variable "alarm_function_names" {
   type        = map(string)
   default     = {}
 }
+
+variable "tags" {
+  description = "Tags added to every taggable resource of the module (on top of the provider's default_tags)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "api" {
+  description = "The REST API whose 5XX errors and latency alarm to the topic (payment module: name and stage); null for none."
+  type = object({
+    name  = string
+    stage = string
+  })
+  default = null
+}
+
+variable "api_latency_alarm_ms" {
+  description = "99th-percentile API latency, in milliseconds, above which the latency alarm fires."
+  type        = number
+  default     = 3000
+
+  validation {
+    condition     = var.api_latency_alarm_ms >= 50 && var.api_latency_alarm_ms <= 29000
+    error_message = "api_latency_alarm_ms must be from 50 to 29000 (API Gateway's integration timeout)."
+  }
+}
+
+variable "iterator_age_alarm_secs" {
+  description = "Age of the newest stream record the forwarder has read, in seconds, above which the stream alarm fires."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.iterator_age_alarm_secs >= 1 && var.iterator_age_alarm_secs <= 86400
+    error_message = "iterator_age_alarm_secs must be from 1 to 86400."
+  }
+}
+
+variable "queue_age_alarm_secs" {
+  description = "Age of the oldest message in the payments queue, in seconds, above which the queue alarm fires."
+  type        = number
+  default     = 600
+
+  validation {
+    condition     = var.queue_age_alarm_secs >= 1 && var.queue_age_alarm_secs <= 1209600
+    error_message = "queue_age_alarm_secs must be from 1 to 1209600."
+  }
+}

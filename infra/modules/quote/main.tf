@@ -8,6 +8,7 @@ module "key" {
   alias                   = "${var.name_prefix}-quote"
   description             = "eventpay ${var.name_prefix}: quote function environment and logs"
   deletion_window_in_days = var.kms_deletion_window_days
+  tags                    = var.tags
 }
 
 module "signing_key" {
@@ -17,6 +18,7 @@ module "signing_key" {
   description             = "eventpay ${var.name_prefix}: HMAC key signing quote tokens"
   key_spec                = "HMAC_256"
   deletion_window_in_days = var.kms_deletion_window_days
+  tags                    = var.tags
 }
 
 module "function" {
@@ -28,6 +30,7 @@ module "function" {
   architecture       = var.lambda_architecture
   kms_key_arn        = module.key.arn
   log_retention_days = var.log_retention_days
+  tags               = var.tags
   environment = {
     EVENTPAY_QUOTE_KEY_ID   = module.signing_key.arn
     EVENTPAY_QUOTE_TTL_SECS = tostring(var.quote_ttl_secs)

@@ -56,3 +56,9 @@ variable "quote_ttl_secs" {
     error_message = "quote_ttl_secs must be a whole number of seconds from 1 to 86400."
   }
 }
+
+variable "tags" {
+  description = "Tags added to every taggable resource of the module (on top of the provider's default_tags)."
+  type        = map(string)
+  default     = {}
+}

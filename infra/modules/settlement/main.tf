@@ -18,6 +18,7 @@ module "key" {
   alias                   = "${var.name_prefix}-settlement"
   description             = "eventpay ${var.name_prefix}: settlement functions and state machine logs"
   deletion_window_in_days = var.kms_deletion_window_days
+  tags                    = var.tags
 }
 
 locals {
@@ -62,6 +63,7 @@ module "function" {
   architecture       = var.lambda_architecture
   kms_key_arn        = module.key.arn
   log_retention_days = var.log_retention_days
+  tags               = var.tags
   environment = {
     EVENTPAY_TABLE            = var.table_name
     EVENTPAY_PAYMENT_LIMIT    = var.payment_limit
@@ -78,11 +80,13 @@ resource "aws_cloudwatch_log_group" "state_machine" {
   name              = "/aws/vendedlogs/states/${var.name_prefix}-settlement"
   retention_in_days = var.log_retention_days
   kms_key_id        = module.key.arn
+  tags              = var.tags
 }
 
 resource "aws_iam_role" "state_machine" {
   name        = "${var.name_prefix}-settlement"
   description = "Role of the ${var.name_prefix}-settlement state machine."
+  tags        = var.tags
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -119,17 +123,17 @@ locals {
         Resource = [var.messaging_key_arn]
       },
       {
-        # Step Functions log delivery: these actions have no resource-level permissions.
+        # Step Functions log delivery: these actions have no resource-level permissions. The log
+        # group's resource policy is this module's (logs.tf), so the role needs no
+        # logs:PutResourcePolicy.
         Sid    = "DeliverLogs"
         Effect = "Allow"
         Action = [
           "logs:CreateLogDelivery",
           "logs:DeleteLogDelivery",
           "logs:DescribeLogGroups",
-          "logs:DescribeResourcePolicies",
           "logs:GetLogDelivery",
           "logs:ListLogDeliveries",
-          "logs:PutResourcePolicy",
           "logs:UpdateLogDelivery",
         ]
         Resource = ["*"]
@@ -152,6 +156,7 @@ resource "aws_iam_role_policy" "state_machine" {
 }
 
 resource "aws_sfn_state_machine" "this" {
+  #checkov:skip=CKV_AWS_285:Execution data holds payment details: it is logged only with log_execution_data (dev), the execution log itself always.
   name     = "${var.name_prefix}-settlement"
   role_arn = aws_iam_role.state_machine.arn
   type     = var.state_machine_type
@@ -164,7 +169,7 @@ resource "aws_sfn_state_machine" "this" {
 
   logging_configuration {
     log_destination        = "${aws_cloudwatch_log_group.state_machine.arn}:*"
-    include_execution_data = true
+    include_execution_data = var.log_execution_data
     level                  = var.state_machine_log_level
   }
 
@@ -172,7 +177,8 @@ resource "aws_sfn_state_machine" "this" {
     enabled = true
   }
 
-  depends_on = [aws_iam_role_policy.state_machine]
+  tags       = var.tags
+  depends_on = [aws_iam_role_policy.state_machine, aws_cloudwatch_log_resource_policy.state_machine]
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -181,6 +187,7 @@ resource "aws_sfn_state_machine" "this" {
 resource "aws_iam_role" "events" {
   name        = "${var.name_prefix}-settlement-start"
   description = "EventBridge starts executions of the ${var.name_prefix}-settlement state machine."
+  tags        = var.tags
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -247,6 +254,7 @@ resource "aws_cloudwatch_metric_alarm" "executions_failed" {
   threshold           = 0
   treat_missing_data  = "notBreaching"
   alarm_actions       = [var.notifications_topic_arn]
+  tags                = var.tags
 }
 
 resource "aws_cloudwatch_metric_alarm" "function_errors" {
@@ -264,4 +272,5 @@ resource "aws_cloudwatch_metric_alarm" "function_errors" {
   threshold           = 0
   treat_missing_data  = "notBreaching"
   alarm_actions       = [var.notifications_topic_arn]
+  tags                = var.tags
 }

@@ -135,3 +135,15 @@ variable "blocked_accounts" {
     error_message = "blocked_accounts must be non-empty account names without commas."
   }
 }
+
+variable "tags" {
+  description = "Tags added to every taggable resource of the module (on top of the provider's default_tags)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "log_execution_data" {
+  description = "Log each state's input and output (payment data) with the execution log; keep false in production."
+  type        = bool
+  default     = false
+}
