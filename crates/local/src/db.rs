@@ -42,8 +42,8 @@ const MAX_BATCH: usize = 512;
 const READERS: usize = 4;
 /// How often the checkpointer copies the WAL into the database file.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
-/// The writer checkpoints itself only past this many WAL pages (~64 MiB).
-const WRITER_CHECKPOINT_PAGES: u32 = 16_384;
+/// The writer checkpoints itself only past this many WAL pages (~16 MiB).
+const WRITER_CHECKPOINT_PAGES: u32 = 4_096;
 
 /// One caller's unit of work, queued for the writer. `run` executes it inside the batch's
 /// transaction and keeps its result; `answer` tells the caller once the commit outcome is known
@@ -150,10 +150,11 @@ impl Db {
         let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
         let stats = Arc::new(WriterStats::default());
         let alive = Arc::new(());
+        let checkpoint_stats = stats.clone();
         let watch = Arc::downgrade(&alive);
         std::thread::Builder::new()
             .name("eventpay-checkpoint".into())
-            .spawn(move || run_checkpointer(checkpointer, watch))
+            .spawn(move || run_checkpointer(checkpointer, watch, checkpoint_stats))
             .map_err(|e| LocalError::Io(format!("cannot start the checkpointer: {e}")))?;
         let thread_stats = stats.clone();
         std::thread::Builder::new()
@@ -294,11 +295,24 @@ fn run_writer(
     }
 }
 
-/// Copies the WAL into the database file a few times a second while any `Db` handle lives.
-fn run_checkpointer(conn: Connection, alive: std::sync::Weak<()>) {
+/// Copies the WAL into the database file a few times a second while any `Db` handle lives; once
+/// the writer has been idle for a tick, also truncates the WAL file, so a quiet runtime holds no
+/// more disk than its data.
+fn run_checkpointer(conn: Connection, alive: std::sync::Weak<()>, stats: Arc<WriterStats>) {
+    let mut last_commits = u64::MAX;
+    let mut truncated = false;
     while alive.strong_count() > 0 {
         std::thread::sleep(CHECKPOINT_EVERY);
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+        let commits = stats.commits.load(Ordering::Relaxed);
+        let idle = commits == last_commits;
+        last_commits = commits;
+        let mode = if idle && !truncated {
+            "TRUNCATE"
+        } else {
+            "PASSIVE"
+        };
+        truncated = idle;
+        if let Err(e) = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(())) {
             tracing::warn!(error = %e, "checkpoint failed; the next one retries");
         }
     }
