@@ -127,7 +127,7 @@ impl Db {
         let lock = crate::datadir::claim(data_dir)?;
         let path = data_dir.join(DB_FILE);
         crate::datadir::create_private(&path)?;
-        let writer = open_connection(&path, durability)?;
+        let writer = open_connection(&path, durability, WRITER_CACHE_KIB)?;
         crate::schema::migrate(&writer)?;
         for suffix in ["-wal", "-shm"] {
             crate::datadir::make_private(&data_dir.join(format!("{DB_FILE}{suffix}")))?;
@@ -139,10 +139,10 @@ impl Db {
         writer.execute_batch(&format!(
             "PRAGMA wal_autocheckpoint={WRITER_CHECKPOINT_PAGES};"
         ))?;
-        let checkpointer = open_connection(&path, durability)?;
+        let checkpointer = open_connection(&path, durability, READER_CACHE_KIB)?;
         let readers = (0..READERS)
             .map(|_| {
-                let c = open_connection(&path, durability)?;
+                let c = open_connection(&path, durability, READER_CACHE_KIB)?;
                 c.execute_batch("PRAGMA query_only=ON;")?;
                 Ok(Mutex::new(c))
             })
@@ -419,13 +419,23 @@ fn commit_batch(conn: &mut Connection, mut batch: Vec<Box<dyn Job>>, stats: &Wri
     }
 }
 
-fn open_connection(path: &Path, durability: Durability) -> Result<Connection, LocalError> {
+/// Page cache per connection, in KiB: the writer's is the largest (it touches every table); the
+/// caches bound the memory the runtime holds whatever the database's size.
+const WRITER_CACHE_KIB: u32 = 16_384;
+const READER_CACHE_KIB: u32 = 4_096;
+
+fn open_connection(
+    path: &Path,
+    durability: Durability,
+    cache_kib: u32,
+) -> Result<Connection, LocalError> {
     let conn = Connection::open(path)?;
     conn.execute_batch(&format!(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous={}; PRAGMA busy_timeout=5000; \
-         PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY; \
+         PRAGMA foreign_keys=ON; PRAGMA cache_size=-{}; PRAGMA temp_store=MEMORY; \
          PRAGMA journal_size_limit=8388608;",
-        durability.pragma()
+        durability.pragma(),
+        cache_kib
     ))?;
     Ok(conn)
 }
