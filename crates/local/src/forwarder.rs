@@ -44,8 +44,6 @@ pub async fn forward_batch(db: &Db, queue_name: &str) -> Result<Pass, LocalError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::Durability;
-    use eventpay_core::ChangeKind;
 
     async fn count(db: &Db, sql: &'static str) -> i64 {
         db.read(move |c| Ok(c.query_row(sql, [], |r| r.get(0))?))
@@ -55,17 +53,7 @@ mod tests {
 
     #[tokio::test]
     async fn forwards_in_order_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path(), Durability::Normal).unwrap();
-        let payment = crate::testing::payment_json();
-        db.write(move |tx| {
-            for _ in 0..3 {
-                stream::append(tx, ChangeKind::Insert, "p", None, &payment)?;
-            }
-            Ok(())
-        })
-        .await
-        .unwrap();
+        let (_dir, db) = crate::testing::db_with_stream(3).await;
         assert!(forward_batch(&db, "q").await.unwrap().busy);
         assert_eq!(
             count(&db, "SELECT COUNT(*) FROM messages WHERE queue = 'q'").await,

@@ -74,23 +74,14 @@ pub fn free_pages(conn: &rusqlite::Connection) -> Result<u64, LocalError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::Durability;
-    use eventpay_core::ChangeKind;
 
     #[tokio::test]
     async fn drops_forwarded_stream_records_past_retention_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path(), Durability::Normal).unwrap();
-        let payment = crate::testing::payment_json();
-        db.write(move |tx| {
-            for _ in 0..3 {
-                stream::append(tx, ChangeKind::Insert, "p", None, &payment)?;
-            }
-            // Two forwarded, one waiting.
-            stream::set_position(tx, forwarder::CONSUMER, 2)
-        })
-        .await
-        .unwrap();
+        let (_dir, db) = crate::testing::db_with_stream(3).await;
+        // Two forwarded, one waiting.
+        db.write(|tx| stream::set_position(tx, forwarder::CONSUMER, 2))
+            .await
+            .unwrap();
         let count = || {
             db.read(|c| Ok(c.query_row("SELECT COUNT(*) FROM stream", [], |r| r.get::<_, i64>(0))?))
         };

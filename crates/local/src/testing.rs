@@ -1,6 +1,24 @@
 //! Shared fixtures of this crate's unit tests.
 
-use eventpay_core::{Party, PaymentRequest, PricingPolicy, QuoteRequest, RateTable};
+use eventpay_core::{ChangeKind, Party, PaymentRequest, PricingPolicy, QuoteRequest, RateTable};
+
+use crate::db::{Db, Durability};
+
+/// A database in a new temp dir with `records` INSERT records on its change stream.
+pub async fn db_with_stream(records: usize) -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Durability::Normal).unwrap();
+    let payment = payment_json();
+    db.write(move |tx| {
+        for _ in 0..records {
+            crate::stream::append(tx, ChangeKind::Insert, "p", None, &payment)?;
+        }
+        Ok(())
+    })
+    .await
+    .unwrap();
+    (dir, db)
+}
 
 /// A new payment's stored JSON, as the payments table holds it.
 pub fn payment_json() -> String {
