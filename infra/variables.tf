@@ -189,7 +189,7 @@ variable "state_machine_log_level" {
 }
 
 variable "payment_limit" {
-  description = "Per-payment limit in source-currency units, as a decimal string."
+  description = "Per-payment limit in base-currency units (the base of spec/rates.json, USD by default), as a decimal string."
   type        = string
   default     = "50000.00"
 }

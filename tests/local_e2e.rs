@@ -240,8 +240,11 @@ fn technical_failure_after_retries_ends_failed() {
     let id = s.pay("100.00", "ACC-F");
     let p = s.wait_final(&id, Duration::from_secs(15));
     assert_eq!(p["status"], "FAILED", "{p}");
+    // The injected fault stands for a store outage: a retryable failure, named by the task
+    // contract.
+    let reason = p["reason"].as_str().unwrap();
     assert!(
-        p["reason"].as_str().unwrap().contains("InjectedFault"),
+        reason.starts_with("Store.Unavailable: a fault injected"),
         "{p}"
     );
     assert!(p["settlement"].is_null());

@@ -1,5 +1,5 @@
-//! How a payment is laid out as DynamoDB items: attribute names, the item of a payment and of an
-//! idempotency key, the sort key of the listing indexes and the opaque listing cursor.
+//! How a payment is laid out as DynamoDB items: attribute names, the item of a payment, of an
+//! idempotency key and of a quote's claim, the sort key of the listing indexes and the opaque listing cursor.
 
 use std::collections::HashMap;
 
@@ -20,6 +20,7 @@ pub const PK: &str = "pk";
 pub const KIND: &str = "kind";
 pub const KIND_PAYMENT: &str = "payment";
 pub const KIND_IDEMPOTENCY: &str = "idempotency";
+pub const KIND_QUOTE: &str = "quote";
 /// The whole payment as its JSON (the core's serde shape), so decimals and history keep their
 /// exact form; the attributes beside it exist for keys and conditions.
 pub const BODY: &str = "payment";
@@ -38,6 +39,7 @@ pub const INDEX_ALL: &str = "by_created";
 pub const INDEX_STATUS: &str = "by_status";
 
 const IDEMPOTENCY_PREFIX: &str = "idempotency#";
+const QUOTE_PREFIX: &str = "quote#";
 
 pub fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
@@ -54,6 +56,11 @@ pub fn list_sk(p: &Payment) -> String {
 
 pub fn idempotency_pk(key: &str) -> String {
     format!("{IDEMPOTENCY_PREFIX}{key}")
+}
+
+/// The item that claims a quote for one payment.
+pub fn quote_pk(quote_id: &str) -> String {
+    format!("{QUOTE_PREFIX}{quote_id}")
 }
 
 /// The payment's JSON, as the `payment` attribute holds it.
@@ -80,6 +87,15 @@ pub fn idempotency_item(key: &str, p: &Payment, fingerprint: &str) -> Item {
         (KIND.into(), s(KIND_IDEMPOTENCY)),
         (PAYMENT_ID.into(), s(&p.payment_id)),
         (FINGERPRINT.into(), s(fingerprint)),
+    ])
+}
+
+/// The claim of `p`'s quote: written with the payment, never overwritten.
+pub fn quote_item(p: &Payment) -> Item {
+    HashMap::from([
+        (PK.into(), s(quote_pk(&p.quote_id))),
+        (KIND.into(), s(KIND_QUOTE)),
+        (PAYMENT_ID.into(), s(&p.payment_id)),
     ])
 }
 

@@ -1,10 +1,14 @@
 //! The payments table on DynamoDB, implementing the core's `PaymentStore` port with the same
-//! semantics as the local SQLite store (crates/local/src/store.rs): idempotent create, conditional
-//! replace, newest-first pages with an opaque cursor.
+//! semantics as the local SQLite store (crates/local/src/store.rs): idempotent create that claims
+//! its quote once (payment, quote claim and idempotency key in one `TransactWriteItems`),
+//! conditional replace, newest-first pages with an opaque cursor. Keys and quote claims have no
+//! TTL: they are kept as long as the table (so at least the 24 hours clients may retry in).
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
-use eventpay_core::{CreateOutcome, Page, Payment, PaymentStatus, PaymentStore, StoreError};
+use eventpay_core::{
+    CreateOutcome, Page, Payment, PaymentStatus, PaymentStore, StoreError, check_fingerprint,
+};
 
 use crate::error::AwsError;
 use crate::items::{
@@ -56,43 +60,30 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    /// Writes the payment (and its idempotency item); `Ok(false)` when a condition failed.
+    /// Writes the payment, the claim of its quote and its idempotency item (if any) in one
+    /// `TransactWriteItems`, each conditional on not existing; `Ok(false)` when the transaction
+    /// was cancelled (a condition failed, or a concurrent transaction holds one of the items).
     async fn write_new(
         &self,
         payment: &Payment,
         idempotency_key: Option<&str>,
         fingerprint: &str,
     ) -> Result<bool, AwsError> {
-        let item = items::payment_item(payment)?;
-        let Some(key) = idempotency_key else {
-            return match self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression(NEW_ITEM)
-                .send()
-                .await
-            {
-                Ok(_) => Ok(true),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-                {
-                    Ok(false)
-                }
-                Err(e) => Err(AwsError::sdk("PutItem", e)),
-            };
-        };
-        // Both items or neither: the key can never point at a payment that was not written.
-        let result = self
+        // All items or none: a key never points at a payment that was not written, and a quote
+        // is claimed exactly when its payment exists.
+        let mut transaction = self
             .client
             .transact_write_items()
-            .transact_items(self.put(item)?)
-            .transact_items(self.put(items::idempotency_item(key, payment, fingerprint))?)
-            .send()
-            .await;
-        match result {
+            .transact_items(self.put(items::payment_item(payment)?)?)
+            .transact_items(self.put(items::quote_item(payment))?);
+        if let Some(key) = idempotency_key {
+            transaction = transaction.transact_items(self.put(items::idempotency_item(
+                key,
+                payment,
+                fingerprint,
+            ))?);
+        }
+        match transaction.send().await {
             Ok(_) => Ok(true),
             Err(e)
                 if e.as_service_error()
@@ -112,9 +103,7 @@ impl DynamoStore {
         let Some(item) = self.get_item(&items::idempotency_pk(key)).await? else {
             return Ok(None);
         };
-        if items::string_attr(&item, FINGERPRINT)? != fingerprint {
-            return Err(StoreError::IdempotencyConflict(key.to_owned()));
-        }
+        check_fingerprint(key, items::string_attr(&item, FINGERPRINT)?, fingerprint)?;
         let id = items::string_attr(&item, PAYMENT_ID)?;
         match self.get(id).await? {
             Some(p) => Ok(Some(p)),
@@ -122,6 +111,14 @@ impl DynamoStore {
                 "idempotency key {key:?} points at missing payment {id:?}"
             ))
             .into()),
+        }
+    }
+
+    /// The payment that claimed `quote_id`, if one did.
+    async fn quote_claimed_by(&self, quote_id: &str) -> Result<Option<String>, StoreError> {
+        match self.get_item(&items::quote_pk(quote_id)).await? {
+            Some(item) => Ok(Some(items::string_attr(&item, PAYMENT_ID)?.to_owned())),
+            None => Ok(None),
         }
     }
 }
@@ -139,17 +136,34 @@ impl PaymentStore for DynamoStore {
         {
             return Ok(CreateOutcome::Created(payment.clone()));
         }
+        // Cancelled: find out why from what is committed now (consistent reads), in the order
+        // the contract answers: the key's first payment, an existing id, the quote's payment.
         if let Some(key) = idempotency_key
             && let Some(existing) = self.payment_by_key(key, fingerprint).await?
         {
             return Ok(CreateOutcome::Existing(existing));
         }
-        // Either the id exists (never overwritten) or a concurrent request holds the key and has
-        // not committed yet: both are conflicts the client may retry.
-        Err(StoreError::Conflict(format!(
-            "payment {} could not be written: it exists already or a concurrent request holds its idempotency key",
-            payment.payment_id
-        )))
+        if self.get_item(&payment.payment_id).await?.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "payment {} exists already",
+                payment.payment_id
+            )));
+        }
+        if let Some(payment_id) = self.quote_claimed_by(&payment.quote_id).await? {
+            return Err(StoreError::QuoteAlreadyUsed {
+                quote_id: payment.quote_id.clone(),
+                payment_id,
+            });
+        }
+        // Nothing committed explains it: a concurrent transaction holds one of our items and has
+        // not finished (DynamoDB's TransactionConflict).
+        Err(match idempotency_key {
+            Some(key) => StoreError::IdempotencyKeyInUse(key.to_owned()),
+            None => StoreError::Conflict(format!(
+                "quote {} is being used by a concurrent request that has not finished; retry later",
+                payment.quote_id
+            )),
+        })
     }
 
     async fn get(&self, payment_id: &str) -> Result<Option<Payment>, StoreError> {

@@ -24,7 +24,7 @@ pub struct UpArgs {
     /// How long a quote stays valid, in seconds.
     #[arg(long, env = "EVENTPAY_QUOTE_TTL_SECS", default_value_t = 300)]
     quote_ttl_secs: u64,
-    /// Payments above this amount (in their source currency) are REJECTED.
+    /// Payments worth more than this in the base currency (spec/rates.json's `base`) are REJECTED.
     #[arg(long, env = "EVENTPAY_PAYMENT_LIMIT", default_value = "50000.00")]
     payment_limit: Decimal,
     /// Beneficiary accounts whose payments are REJECTED (comma-separated).

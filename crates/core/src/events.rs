@@ -65,8 +65,10 @@ pub struct DomainEvent {
 ///
 /// `detail`: `payment_id`, `status`, `previous_status` (not on create), `amount` and
 /// `target_amount` (decimal strings), `source_currency`, `target_currency`, `amount_units` (whole
-/// units of `amount`, truncated, as a JSON integer for numeric event patterns), `reason` (when
-/// set) and `occurred_at` (the payment's `updated_at`, RFC 3339).
+/// units of `amount`, truncated, as a JSON integer for numeric event patterns), `base_currency`,
+/// `base_amount` and `base_amount_units` (the same in the base currency, which is what
+/// thresholds such as the high-value rule compare), `reason` (when set) and `occurred_at` (the
+/// payment's `updated_at`, RFC 3339).
 pub fn event_for_change(old: Option<&Payment>, new: &Payment) -> Option<DomainEvent> {
     let (detail_type, previous) = match old {
         None => (DetailType::PaymentCreated, None),
@@ -89,6 +91,12 @@ pub fn event_for_change(old: Option<&Payment>, new: &Payment) -> Option<DomainEv
     detail.insert(
         "amount_units".into(),
         json!(new.amount.trunc().to_i64().unwrap_or(i64::MAX)),
+    );
+    detail.insert("base_currency".into(), json!(new.base_currency));
+    detail.insert("base_amount".into(), json!(new.base_amount.to_string()));
+    detail.insert(
+        "base_amount_units".into(),
+        json!(new.base_amount.trunc().to_i64().unwrap_or(i64::MAX)),
     );
     if let Some(reason) = &new.reason {
         detail.insert("reason".into(), json!(reason));
@@ -154,6 +162,7 @@ mod tests {
             json!({
                 "payment_id": "p-1", "status": "PENDING", "amount": "12345.67", "source_currency": "USD",
                 "target_currency": "EUR", "target_amount": p.target_amount.to_string(), "amount_units": 12345,
+                "base_currency": "USD", "base_amount": "12345.67", "base_amount_units": 12345,
                 "occurred_at": "2026-11-01T12:00:00Z"
             })
         );
@@ -179,6 +188,15 @@ mod tests {
         let e = event_for_change(Some(&processing), &new).unwrap();
         assert_eq!(e.detail_type.as_str(), "PaymentFailed");
         assert_eq!(e.detail["reason"], "boom");
+
+        // Thresholds compare the base amount: 1,000,000 JPY is about 6,606 USD.
+        let jpy = payment("JPY", "USD", "1000000");
+        let e = event_for_change(None, &jpy).unwrap();
+        assert_eq!(
+            (&e.detail["amount_units"], &e.detail["base_amount_units"]),
+            (&json!(1_000_000), &json!(6606))
+        );
+        assert_eq!(e.detail["base_amount"], "6606.33");
 
         // A ledger posting (no status change) publishes nothing.
         let mut posted = processing.clone();

@@ -39,6 +39,7 @@
 //! # Ok::<(), DomainError>(())
 //! ```
 
+pub mod account;
 pub mod api;
 pub mod change;
 pub mod error;
@@ -50,9 +51,11 @@ pub mod ports;
 pub mod pricing;
 pub mod quote;
 pub mod settlement;
+pub mod task;
 pub mod token;
 pub mod usecases;
 
+pub use account::*;
 pub use change::*;
 pub use error::*;
 pub use events::*;
@@ -63,6 +66,7 @@ pub use ports::*;
 pub use pricing::*;
 pub use quote::*;
 pub use settlement::*;
+pub use task::*;
 pub use token::*;
 pub use usecases::*;
 

@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::account::normalize_account;
 use crate::error::DomainError;
 use crate::ledger::LedgerEntry;
 use crate::pricing::CustomerTier;
@@ -15,10 +16,9 @@ use crate::quote::Quote;
 /// Longest name, account or reference, in characters.
 pub const MAX_FIELD_CHARS: usize = 140;
 
-/// Internal ledger accounts start with these; a party's account may not.
-pub const RESERVED_ACCOUNT_PREFIXES: &[&str] = &["fees:", "fx:"];
-
-/// Status of a payment. Legal moves: `PENDING → PROCESSING → SETTLED | REJECTED | FAILED`.
+/// Status of a payment. Legal moves: `PENDING → PROCESSING → SETTLED | REJECTED | FAILED`, and
+/// `PENDING → FAILED` (a technical failure before processing started: no payment may stay
+/// non-final once its workflow has ended).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PaymentStatus {
@@ -38,13 +38,14 @@ impl PaymentStatus {
         PaymentStatus::Failed,
     ];
 
-    /// `PENDING → PROCESSING`, `PROCESSING → SETTLED | REJECTED | FAILED`; nothing else (staying in
-    /// the same status is not a transition).
+    /// `PENDING → PROCESSING | FAILED`, `PROCESSING → SETTLED | REJECTED | FAILED`; nothing else
+    /// (staying in the same status is not a transition). `FAILED` is reachable from every
+    /// non-final status, so whatever step of the settlement failed, the payment can end final.
     pub fn can_transition_to(self, next: PaymentStatus) -> bool {
         use PaymentStatus::*;
         matches!(
             (self, next),
-            (Pending, Processing) | (Processing, Settled | Rejected | Failed)
+            (Pending, Processing | Failed) | (Processing, Settled | Rejected | Failed)
         )
     }
 
@@ -129,6 +130,10 @@ pub struct Payment {
     pub rate: Decimal,
     pub fee: Decimal,
     pub target_amount: Decimal,
+    /// The currency limits and pricing bands are expressed in (the rate table's base).
+    pub base_currency: String,
+    /// `amount` in `base_currency` at the mid-market rate, at its minor-unit scale.
+    pub base_amount: Decimal,
     pub customer_tier: CustomerTier,
     pub sender: Party,
     pub beneficiary: Party,
@@ -174,23 +179,14 @@ fn check_party(role: &str, party: &Party) -> Result<Party, DomainError> {
     let name = check_text(&format!("{role}.name"), &party.name, true)?;
     let account_field = format!("{role}.account");
     let account = check_text(&account_field, &party.account, true)?;
-    if let Some(prefix) = RESERVED_ACCOUNT_PREFIXES
-        .iter()
-        .find(|p| account.starts_with(**p))
-    {
-        return Err(DomainError::field(
-            &account_field,
-            format!(
-                "{account:?} starts with {prefix:?}, which is reserved for internal ledger accounts"
-            ),
-        ));
-    }
+    let account = normalize_account(&account_field, &account)?;
     Ok(Party { name, account })
 }
 
 /// Builds a `PENDING` payment from a request and its verified quote. Names and accounts are
-/// trimmed, must be non-empty, at most 140 characters and free of control characters; the
-/// reference is optional (blank means none), at most 140 characters.
+/// trimmed, must be non-empty, at most 140 characters and free of control characters; accounts
+/// are stored in their canonical form ([`crate::account`]); the reference is optional (blank
+/// means none), at most 140 characters.
 pub fn new_payment(
     req: &PaymentRequest,
     quote: &Quote,
@@ -213,6 +209,8 @@ pub fn new_payment(
         rate: quote.rate,
         fee: quote.fee,
         target_amount: quote.target_amount,
+        base_currency: quote.base_currency.clone(),
+        base_amount: quote.base_amount,
         customer_tier: quote.customer_tier,
         sender,
         beneficiary,
@@ -262,13 +260,102 @@ impl Payment {
     }
 }
 
-/// Hex SHA-256 of the canonical JSON of `body` (object keys sorted recursively, no whitespace):
-/// two bodies that differ only in key order or formatting have the same fingerprint.
+/// What an idempotency key remembers of its first request: the hex SHA-256 of the body's
+/// canonical JSON (object keys sorted recursively, no whitespace), and a short digest of each
+/// leaf field by its dotted path, so a reused key with another body can be told which fields
+/// differ without the store keeping the body itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestFingerprint {
+    pub digest: String,
+    #[serde(default)]
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
+/// Hex digits kept of each field's digest: enough to tell fields apart, not to recover them.
+const FIELD_DIGEST_HEX: usize = 16;
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl RequestFingerprint {
+    pub fn of(body: &serde_json::Value) -> Self {
+        let mut canonical = String::new();
+        write_canonical(body, &mut canonical);
+        let mut fields = std::collections::BTreeMap::new();
+        collect_leaves(body, String::new(), &mut fields);
+        RequestFingerprint {
+            digest: hex(&Sha256::digest(canonical.as_bytes())),
+            fields,
+        }
+    }
+
+    /// The stored text: compact JSON.
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| self.digest.clone())
+    }
+
+    /// Reads [`Self::encode`]'s text; anything else is taken as a bare digest with no fields.
+    pub fn decode(text: &str) -> Self {
+        serde_json::from_str(text).unwrap_or_else(|_| RequestFingerprint {
+            digest: text.to_owned(),
+            fields: Default::default(),
+        })
+    }
+
+    /// Dotted paths whose values differ between the two requests (present in one only, too).
+    pub fn differing_fields(&self, other: &RequestFingerprint) -> Vec<String> {
+        let mut paths: Vec<String> = self
+            .fields
+            .iter()
+            .filter(|(path, digest)| other.fields.get(*path) != Some(*digest))
+            .map(|(path, _)| path.clone())
+            .chain(
+                other
+                    .fields
+                    .keys()
+                    .filter(|path| !self.fields.contains_key(*path))
+                    .cloned(),
+            )
+            .collect();
+        paths.sort();
+        paths.dedup();
+        paths
+    }
+}
+
+/// The stored fingerprint ([`RequestFingerprint::encode`]) of a request body: two bodies that
+/// differ only in key order or formatting have the same one.
 pub fn request_fingerprint(body: &serde_json::Value) -> String {
-    let mut canonical = String::new();
-    write_canonical(body, &mut canonical);
-    let digest = Sha256::digest(canonical.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    RequestFingerprint::of(body).encode()
+}
+
+fn collect_leaves(
+    value: &serde_json::Value,
+    path: String,
+    out: &mut std::collections::BTreeMap<String, String>,
+) {
+    use serde_json::Value;
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            for (key, value) in map {
+                collect_leaves(value, join(key), out);
+            }
+        }
+        leaf => {
+            let mut canonical = String::new();
+            write_canonical(leaf, &mut canonical);
+            let digest = hex(&Sha256::digest(canonical.as_bytes()));
+            out.insert(path, digest[..FIELD_DIGEST_HEX].to_owned());
+        }
+    }
 }
 
 fn write_canonical(value: &serde_json::Value, out: &mut String) {
@@ -339,6 +426,7 @@ pub(crate) mod tests {
         use PaymentStatus::*;
         let legal = [
             (Pending, Processing),
+            (Pending, Failed),
             (Processing, Settled),
             (Processing, Rejected),
             (Processing, Failed),
@@ -484,13 +572,19 @@ pub(crate) mod tests {
         let b: serde_json::Value =
             serde_json::from_str(r#"{"a":{"x":"s","y":[1,{"p":3,"q":2}]},"b":1}"#).unwrap();
         assert_eq!(request_fingerprint(&a), request_fingerprint(&b));
-        assert_eq!(request_fingerprint(&a).len(), 64);
+        assert_eq!(RequestFingerprint::of(&a).digest.len(), 64);
         let c = json!({"a": {"x": "s", "y": [{"p": 3, "q": 2}, 1]}, "b": 1});
         assert_ne!(request_fingerprint(&a), request_fingerprint(&c));
+        assert_eq!(
+            RequestFingerprint::of(&a).differing_fields(&RequestFingerprint::of(&c)),
+            ["a.y"]
+        );
         // sha256("{}")
         assert_eq!(
-            request_fingerprint(&json!({})),
+            RequestFingerprint::of(&json!({})).digest,
             "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
         );
+        let f = RequestFingerprint::of(&a);
+        assert_eq!(RequestFingerprint::decode(&f.encode()), f);
     }
 }

@@ -7,16 +7,32 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
-use crate::payment::{Payment, PaymentStatus};
+use crate::payment::{Payment, PaymentStatus, RequestFingerprint};
 
 /// A failure of a store or notifier.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 pub enum StoreError {
     #[error("not found: {0}")]
     NotFound(String),
-    /// The same idempotency key was used with a different request body.
-    #[error("idempotency key {0:?} was already used with a different request body")]
-    IdempotencyConflict(String),
+    /// The same idempotency key was used with a different request body; `fields` names the
+    /// fields that differ (dotted paths such as `beneficiary.account`), when they are known.
+    #[error(
+        "idempotency key {key:?} was already used with a different request body{}",
+        differing(fields)
+    )]
+    IdempotencyConflict { key: String, fields: Vec<String> },
+    /// The first request with this idempotency key has not finished yet (a concurrent request
+    /// holds it): retry later.
+    #[error("idempotency key {0:?} is in use by a request that has not finished yet; retry later")]
+    IdempotencyKeyInUse(String),
+    /// The quote has already paid a payment: a quote pays at most one.
+    #[error(
+        "quote {quote_id:?} has already been used by payment {payment_id:?}; request a new quote"
+    )]
+    QuoteAlreadyUsed {
+        quote_id: String,
+        payment_id: String,
+    },
     /// A conditional write found the item changed since it was read.
     #[error("conflicting update: {0}")]
     Conflict(String),
@@ -24,6 +40,31 @@ pub enum StoreError {
     Domain(#[from] DomainError),
     #[error("storage backend failure: {0}")]
     Backend(String),
+}
+
+fn differing(fields: &[String]) -> String {
+    if fields.is_empty() {
+        String::new()
+    } else {
+        format!("; fields that differ: {}", fields.join(", "))
+    }
+}
+
+/// The one rule every store applies to a reused idempotency key: the stored request fingerprint
+/// (see [`crate::payment::request_fingerprint`]) must equal the new request's, else
+/// `IdempotencyConflict` naming the fields that differ.
+pub fn check_fingerprint(key: &str, stored: &str, given: &str) -> Result<(), StoreError> {
+    let (stored, given) = (
+        RequestFingerprint::decode(stored),
+        RequestFingerprint::decode(given),
+    );
+    if stored.digest == given.digest {
+        return Ok(());
+    }
+    Err(StoreError::IdempotencyConflict {
+        key: key.to_owned(),
+        fields: stored.differing_fields(&given),
+    })
 }
 
 impl StoreError {
@@ -39,7 +80,9 @@ impl StoreError {
     pub fn code(&self) -> &'static str {
         match self {
             StoreError::NotFound(_) => "not_found",
-            StoreError::IdempotencyConflict(_) => "idempotency_conflict",
+            StoreError::IdempotencyConflict { .. } => "idempotency_conflict",
+            StoreError::IdempotencyKeyInUse(_) => "idempotency_key_in_use",
+            StoreError::QuoteAlreadyUsed { .. } => "quote_already_used",
             StoreError::Conflict(_) => "conflict",
             StoreError::Domain(e) => e.code(),
             StoreError::Backend(_) => "internal",
@@ -49,7 +92,10 @@ impl StoreError {
     pub fn http_status(&self) -> u16 {
         match self {
             StoreError::NotFound(_) => 404,
-            StoreError::IdempotencyConflict(_) | StoreError::Conflict(_) => 409,
+            StoreError::IdempotencyConflict { .. }
+            | StoreError::IdempotencyKeyInUse(_)
+            | StoreError::QuoteAlreadyUsed { .. }
+            | StoreError::Conflict(_) => 409,
             StoreError::Domain(e) => e.http_status(),
             StoreError::Backend(_) => 500,
         }
@@ -96,8 +142,13 @@ pub struct Page {
 
 /// Durable storage of payments.
 pub trait PaymentStore: Send + Sync {
-    /// Stores a new payment. With an idempotency key already used: the same `fingerprint` gives
-    /// `Existing(original)`, a different one `Err(IdempotencyConflict)`.
+    /// Stores a new payment, atomically with its idempotency key (if any) and the claim of its
+    /// quote. With an idempotency key already used: the same `fingerprint` gives
+    /// `Existing(original)`, a different one `Err(IdempotencyConflict)` (see
+    /// [`check_fingerprint`]); a key held by a request still in flight `Err(IdempotencyKeyInUse)`.
+    /// A quote already claimed by another payment: `Err(QuoteAlreadyUsed)` naming it. Keys and
+    /// quote claims are kept as long as their payment (at least 24 hours, the window clients may
+    /// retry in).
     fn create(
         &self,
         payment: &Payment,
@@ -127,7 +178,8 @@ pub trait PaymentStore: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The payment created earlier with this idempotency key: `Ok(Some(payment))` if the key was
-    /// used with the same `fingerprint`, `Err(IdempotencyConflict)` if with a different one,
+    /// used with the same `fingerprint`, `Err(IdempotencyConflict)` if with a different one
+    /// ([`check_fingerprint`]),
     /// `Ok(None)` if it is unused. Lets a retry be answered before its (possibly expired) quote
     /// token is checked again (`create` enforces the key as well, atomically).
     fn find_by_idempotency_key(
@@ -202,14 +254,62 @@ impl<N: Notifier> Notifier for Arc<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::payment::request_fingerprint;
+    use serde_json::json;
+
+    #[test]
+    fn fingerprints_name_the_fields_that_differ() {
+        let a = json!({"quote_token": "t", "sender": {"name": "Ada", "account": "A"},
+                       "beneficiary": {"name": "Bob", "account": "B"}});
+        let mut b = a.clone();
+        b["beneficiary"]["account"] = json!("C");
+        b["reference"] = json!("r");
+        let (fa, fb) = (request_fingerprint(&a), request_fingerprint(&b));
+        assert_eq!(check_fingerprint("k", &fa, &fa), Ok(()));
+        assert_eq!(
+            check_fingerprint("k", &fa, &fb),
+            Err(StoreError::IdempotencyConflict {
+                key: "k".into(),
+                fields: vec!["beneficiary.account".into(), "reference".into()]
+            })
+        );
+        let err = check_fingerprint("k", &fa, &fb).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("fields that differ: beneficiary.account, reference"),
+            "{err}"
+        );
+        // A fingerprint stored as a bare digest (before fields were recorded) still compares.
+        assert!(matches!(
+            check_fingerprint("k", "fp-a", "fp-b"),
+            Err(StoreError::IdempotencyConflict { fields, .. }) if fields.is_empty()
+        ));
+        assert_eq!(check_fingerprint("k", "fp", "fp"), Ok(()));
+    }
 
     #[test]
     fn codes_and_statuses() {
         let cases = [
             (StoreError::NotFound("p".into()), "not_found", 404),
             (
-                StoreError::IdempotencyConflict("k".into()),
+                StoreError::IdempotencyConflict {
+                    key: "k".into(),
+                    fields: vec![],
+                },
                 "idempotency_conflict",
+                409,
+            ),
+            (
+                StoreError::IdempotencyKeyInUse("k".into()),
+                "idempotency_key_in_use",
+                409,
+            ),
+            (
+                StoreError::QuoteAlreadyUsed {
+                    quote_id: "q".into(),
+                    payment_id: "p".into(),
+                },
+                "quote_already_used",
                 409,
             ),
             (StoreError::Conflict("c".into()), "conflict", 409),
@@ -224,8 +324,20 @@ mod tests {
             assert_eq!((e.code(), e.http_status()), (code, status), "{e}");
         }
         assert_eq!(
-            StoreError::IdempotencyConflict("k-1".into()).to_string(),
+            StoreError::IdempotencyConflict {
+                key: "k-1".into(),
+                fields: vec![]
+            }
+            .to_string(),
             "idempotency key \"k-1\" was already used with a different request body"
+        );
+        assert_eq!(
+            StoreError::QuoteAlreadyUsed {
+                quote_id: "q-1".into(),
+                payment_id: "p-1".into()
+            }
+            .to_string(),
+            "quote \"q-1\" has already been used by payment \"p-1\"; request a new quote"
         );
         assert_eq!(
             StoreError::Domain(DomainError::TokenExpired).to_string(),

@@ -97,6 +97,22 @@ impl RateTable {
             .ok_or_else(|| DomainError::UnknownCurrency(c.code.to_string()))
     }
 
+    /// The base currency: the one limits and pricing bands are expressed in.
+    pub fn base_currency(&self) -> Result<Currency, DomainError> {
+        currency(&self.base)
+    }
+
+    /// `amount` of `c` in the base currency at the mid-market rate, rounded half away from zero
+    /// to the base currency's minor units.
+    pub fn to_base(&self, amount: Decimal, c: Currency) -> Result<Decimal, DomainError> {
+        let base = self.base_currency()?;
+        let per_base = self.per_base(c)?;
+        let converted = amount.checked_div(per_base).ok_or_else(|| {
+            DomainError::InvalidAmount(format!("{amount} {c} is too large to convert"))
+        })?;
+        Ok(round_minor(converted, base))
+    }
+
     /// Mid-market rate: units of `target` per one unit of `source`, crossed via the base currency
     /// (full `Decimal` precision, trailing zeros removed). A currency without a rate is
     /// [`DomainError::UnknownCurrency`].
@@ -128,8 +144,8 @@ impl CustomerTier {
     }
 }
 
-/// A spread band: applies to amounts (in source-currency units) from `from` up to the next band's
-/// `from` (exclusive).
+/// A spread band: applies to amounts (in base-currency units, see [`RateTable::to_base`]) from
+/// `from` up to the next band's `from` (exclusive).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpreadBand {
     pub from: Decimal,
@@ -146,7 +162,7 @@ impl SpreadBand {
     }
 }
 
-/// Pricing rules: spread by amount band and tier, fee rate by tier.
+/// Pricing rules: spread by amount band (in the base currency) and tier, fee rate by tier.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PricingPolicy {
     /// Ascending by `from`; the first band should start at 0.
@@ -179,12 +195,12 @@ impl Default for PricingPolicy {
 }
 
 impl PricingPolicy {
-    /// Spread in basis points for `amount` (source-currency units): the band with the largest
-    /// `from` not above `amount`. No matching band means no spread.
-    pub fn spread_bps(&self, amount: Decimal, tier: CustomerTier) -> u32 {
+    /// Spread in basis points for `base_amount` (base-currency units): the band with the largest
+    /// `from` not above it. No matching band means no spread.
+    pub fn spread_bps(&self, base_amount: Decimal, tier: CustomerTier) -> u32 {
         self.bands
             .iter()
-            .filter(|b| b.from <= amount)
+            .filter(|b| b.from <= base_amount)
             .max_by_key(|b| b.from)
             .map_or(0, |b| b.bps(tier))
     }
@@ -208,9 +224,12 @@ pub struct Pricing {
     pub fee: Decimal,
     /// In target currency, at its minor-unit scale.
     pub target_amount: Decimal,
+    /// `amount` in the base currency at the mid-market rate: what chose the band.
+    pub base_amount: Decimal,
 }
 
-/// Prices a conversion of `amount` (source currency):
+/// Prices a conversion of `amount` (source currency): the band is chosen by the amount in the
+/// base currency ([`RateTable::to_base`]), then
 /// `rate = round(mid × (1 − spread), 6 dp)`, `fee = round_minor(amount × fee_rate, source)`
 /// (at least `min_fee`), `target_amount = round_minor((amount − fee) × rate, target)`.
 /// All roundings are half away from zero.
@@ -233,7 +252,8 @@ pub fn price(
     let overflow =
         || DomainError::InvalidAmount(format!("{amount} {source} is too large to convert"));
     let mid_rate = rates.mid_rate(source, target)?;
-    let spread_bps = policy.spread_bps(amount, tier);
+    let base_amount = rates.to_base(amount, source)?;
+    let spread_bps = policy.spread_bps(base_amount, tier);
     let factor = Decimal::ONE - Decimal::new(i64::from(spread_bps), 4);
     let mut rate = mid_rate
         .checked_mul(factor)
@@ -262,6 +282,7 @@ pub fn price(
         rate,
         fee,
         target_amount,
+        base_amount,
     })
 }
 
@@ -369,6 +390,59 @@ pub(crate) mod tests {
         assert_eq!(p.spread_bps(d("100000.00"), pre), 20);
         assert_eq!(p.fee_rate(std), d("0.0025"));
         assert_eq!(p.fee_rate(pre), d("0.0010"));
+    }
+
+    #[test]
+    fn bands_are_chosen_in_the_base_currency() {
+        let t = rates();
+        let p = PricingPolicy::default();
+        let spread = |source: &str, amount: &str| {
+            price(
+                &t,
+                &p,
+                c(source),
+                c(if source == "USD" { "EUR" } else { "USD" }),
+                d(amount),
+                CustomerTier::Standard,
+            )
+            .unwrap()
+        };
+        // 100 JPY and 10,000 JPY (about 66 USD) are both in the first band.
+        assert_eq!(spread("JPY", "100").spread_bps, 100);
+        assert_eq!(spread("JPY", "10000").spread_bps, 100);
+        // 1,513,700 JPY is exactly 10,000.00 USD at 151.37.
+        assert_eq!(spread("JPY", "1513699").base_amount.to_string(), "9999.99");
+        assert_eq!(spread("JPY", "1513699").spread_bps, 100);
+        assert_eq!(spread("JPY", "1513700").base_amount.to_string(), "10000.00");
+        assert_eq!(spread("JPY", "1513700").spread_bps, 60);
+        assert_eq!(spread("JPY", "15137000").spread_bps, 40);
+        // In the base currency itself nothing is converted.
+        assert_eq!(
+            spread("USD", "10000.00").base_amount.to_string(),
+            "10000.00"
+        );
+        assert_eq!(spread("USD", "9999.99").spread_bps, 100);
+        assert_eq!(t.to_base(d("1"), c("USD")).unwrap().to_string(), "1.00");
+        assert_eq!(t.base_currency().unwrap().code, "USD");
+    }
+
+    #[test]
+    fn a_rate_table_in_another_base_prices_in_that_base() {
+        let eur = RateTable::from_json(
+            r#"{"base":"EUR","as_of":"2026-11-01T00:00:00Z","rates":{"USD":"1.0852","JPY":"164.26"}}"#,
+        )
+        .unwrap();
+        let p = price(
+            &eur,
+            &PricingPolicy::default(),
+            c("JPY"),
+            c("USD"),
+            d("1642600"),
+            CustomerTier::Standard,
+        )
+        .unwrap();
+        assert_eq!(p.base_amount.to_string(), "10000.00");
+        assert_eq!(p.spread_bps, 60);
     }
 
     #[test]

@@ -31,6 +31,11 @@ pub struct Quote {
     pub rate: Decimal,
     pub fee: Decimal,
     pub target_amount: Decimal,
+    /// The rate table's base currency: limits and pricing bands are expressed in it.
+    pub base_currency: String,
+    /// `amount` in `base_currency` at the mid-market rate (what chose the pricing band and what
+    /// the per-payment limit is compared with).
+    pub base_amount: Decimal,
     pub customer_tier: CustomerTier,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
@@ -86,6 +91,8 @@ pub fn create_quote(
         rate: pricing.rate,
         fee: pricing.fee,
         target_amount: pricing.target_amount,
+        base_currency: rates.base_currency()?.code.to_string(),
+        base_amount: pricing.base_amount,
         customer_tier: tier,
         created_at: now,
         expires_at: now + ttl,
@@ -102,6 +109,8 @@ pub struct QuoteResponse {
     pub rate: String,
     pub fee: String,
     pub target_amount: String,
+    pub base_currency: String,
+    pub base_amount: String,
     pub customer_tier: CustomerTier,
     /// RFC 3339, UTC (`Z`).
     pub expires_at: String,
@@ -122,6 +131,8 @@ impl QuoteResponse {
             rate: quote.rate.to_string(),
             fee: fmt(quote.fee, &quote.source_currency),
             target_amount: fmt(quote.target_amount, &quote.target_currency),
+            base_currency: quote.base_currency.clone(),
+            base_amount: fmt(quote.base_amount, &quote.base_currency),
             customer_tier: quote.customer_tier,
             expires_at: rfc3339(quote.expires_at),
             token,

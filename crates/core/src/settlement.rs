@@ -1,20 +1,23 @@
-//! Business validation in the settlement workflow: the per-payment limit and the beneficiary
-//! blocklist.
+//! Business validation in the settlement workflow: the per-payment limit (in the base currency)
+//! and the beneficiary blocklist (accounts compared in their canonical form).
 
 use std::collections::BTreeSet;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::account::canonical_account;
 use crate::money::{currency, format_amount};
 use crate::payment::Payment;
 
 /// Settlement rules.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SettlementPolicy {
-    /// Largest amount settled, in units of the payment's source currency.
+    /// Largest amount settled, in units of the base currency (the payment's `base_amount` is
+    /// compared with it, whatever its source currency).
     pub per_payment_limit: Decimal,
-    /// Beneficiary accounts that must not be paid (exact match).
+    /// Beneficiary accounts that must not be paid: the same account however it is spelt
+    /// ([`canonical_account`] of both sides is compared).
     pub blocked_accounts: BTreeSet<String>,
 }
 
@@ -42,25 +45,43 @@ impl Decision {
     }
 }
 
-/// Rejects a payment above the per-payment limit, then one to a blocked beneficiary account;
-/// approves anything else.
+impl SettlementPolicy {
+    /// Whether `account` is on the blocklist, however either is spelt.
+    pub fn is_blocked(&self, account: &str) -> bool {
+        let account = canonical_account(account);
+        self.blocked_accounts
+            .iter()
+            .any(|blocked| canonical_account(blocked) == account)
+    }
+}
+
+fn shown_amount(value: Decimal, code: &str) -> String {
+    match currency(code) {
+        Ok(c) => format_amount(value, c),
+        Err(_) => value.to_string(),
+    }
+}
+
+/// Rejects a payment whose base amount is above the per-payment limit, then one to a blocked
+/// beneficiary account; approves anything else.
 pub fn decide(payment: &Payment, policy: &SettlementPolicy) -> Decision {
-    if payment.amount > policy.per_payment_limit {
-        let amount = match currency(&payment.source_currency) {
-            Ok(c) => format_amount(payment.amount, c),
-            Err(_) => payment.amount.to_string(),
+    if payment.base_amount > policy.per_payment_limit {
+        let amount = shown_amount(payment.amount, &payment.source_currency);
+        let base = &payment.base_currency;
+        let in_base = if *base == payment.source_currency {
+            String::new()
+        } else {
+            format!(" ({} {base})", shown_amount(payment.base_amount, base))
         };
         return Decision::Rejected {
             reason: format!(
-                "amount {amount} {} exceeds the per-payment limit of {}",
-                payment.source_currency, policy.per_payment_limit
+                "amount {amount} {}{in_base} exceeds the per-payment limit of {} {base}",
+                payment.source_currency,
+                shown_amount(policy.per_payment_limit, base)
             ),
         };
     }
-    if policy
-        .blocked_accounts
-        .contains(&payment.beneficiary.account)
-    {
+    if policy.is_blocked(&payment.beneficiary.account) {
         return Decision::Rejected {
             reason: format!(
                 "beneficiary account {} is blocked",
@@ -74,6 +95,7 @@ pub fn decide(payment: &Payment, policy: &SettlementPolicy) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::account::tests::SPELLINGS_OF_ACC_EVIL;
     use crate::payment::tests::payment;
     use serde_json::json;
 
@@ -88,10 +110,48 @@ mod tests {
         assert_eq!(
             decide(&payment("USD", "EUR", "60000"), &policy),
             Decision::Rejected {
-                reason: "amount 60000.00 USD exceeds the per-payment limit of 50000.00".into()
+                reason: "amount 60000.00 USD exceeds the per-payment limit of 50000.00 USD".into()
             }
         );
         assert!(!decide(&payment("USD", "EUR", "50000.01"), &policy).is_approved());
+    }
+
+    #[test]
+    fn the_limit_is_in_the_base_currency() {
+        let policy = SettlementPolicy::default();
+        // 6,000,000 JPY is about 39,638 USD: under the 50,000.00 USD limit.
+        let p = payment("JPY", "USD", "6000000");
+        assert_eq!(p.base_amount.to_string(), "39637.97");
+        assert_eq!(decide(&p, &policy), Decision::Approved);
+        // 7,568,500 JPY is exactly 50,000.00 USD at 151.37; one yen more is over.
+        assert_eq!(
+            decide(&payment("JPY", "USD", "7568500"), &policy),
+            Decision::Approved
+        );
+        assert_eq!(
+            decide(&payment("JPY", "USD", "7568501"), &policy),
+            Decision::Rejected {
+                reason: "amount 7568501 JPY (50000.01 USD) exceeds the per-payment limit of 50000.00 USD"
+                    .into()
+            }
+        );
+        // 50,000 EUR is about 54,259 USD: over, though the number is not above 50,000.00.
+        assert!(!decide(&payment("EUR", "USD", "50000"), &policy).is_approved());
+        assert!(decide(&payment("EUR", "USD", "46075"), &policy).is_approved());
+    }
+
+    #[test]
+    fn blocked_accounts_match_however_spelt() {
+        let policy = SettlementPolicy {
+            blocked_accounts: ["ACC-EVIL".to_string(), "gb29 nwbk 6016 1331 9268 19".into()].into(),
+            ..Default::default()
+        };
+        let iban = ["GB29NWBK60161331926819"];
+        for spelling in SPELLINGS_OF_ACC_EVIL.iter().chain(&iban) {
+            let mut p = payment("USD", "EUR", "100");
+            p.beneficiary.account = (*spelling).into();
+            assert!(!decide(&p, &policy).is_approved(), "{spelling:?}");
+        }
     }
 
     #[test]

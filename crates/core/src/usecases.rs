@@ -55,8 +55,10 @@ fn gave_up(payment_id: &str) -> StoreError {
 }
 
 /// Moves a payment to `update.status`:
-/// - `PROCESSING` for a payment that is already final: nothing changes, the answer carries the
-///   current status (a repeated `PaymentCreated` must not settle twice);
+/// - `PROCESSING` or `FAILED` for a payment that is already final: nothing changes, the answer
+///   carries the current status (a repeated `PaymentCreated` must not settle twice; marking a
+///   payment FAILED after a failed step leaves one that another execution already finished as
+///   it is);
 /// - the status it already has: nothing changes (`applied: false`);
 /// - otherwise the transition, written conditionally; an illegal one is
 ///   `Domain(IllegalTransition)`. A lost race re-reads and tries again.
@@ -72,7 +74,10 @@ pub async fn update_status<S: PaymentStore>(
     };
     for _ in 0..MAX_WRITE_ATTEMPTS {
         let current = load(store, &update.payment_id).await?;
-        let already_final = update.status == PaymentStatus::Processing && current.status.is_final();
+        let already_final = matches!(
+            update.status,
+            PaymentStatus::Processing | PaymentStatus::Failed
+        ) && current.status.is_final();
         if already_final || current.status == update.status {
             return Ok(result(current.status, false));
         }
@@ -149,7 +154,7 @@ mod tests {
     use super::*;
     use crate::ledger::check_balanced;
     use crate::payment::tests::payment;
-    use crate::ports::{CreateOutcome, Page};
+    use crate::ports::{CreateOutcome, Page, check_fingerprint};
     use crate::quote::tests::t0;
     use std::collections::BTreeMap;
     use std::future::Future;
@@ -208,11 +213,23 @@ mod tests {
         ) -> Result<CreateOutcome, StoreError> {
             if let Some(key) = key {
                 if let Some((id, fp)) = self.keys.lock().unwrap().get(key) {
-                    if fp != fingerprint {
-                        return Err(StoreError::IdempotencyConflict(key.to_string()));
-                    }
+                    check_fingerprint(key, fp, fingerprint)?;
                     return Ok(CreateOutcome::Existing(self.stored(id)));
                 }
+            }
+            if let Some(used) = self
+                .payments
+                .lock()
+                .unwrap()
+                .values()
+                .find(|p| p.quote_id == payment.quote_id)
+            {
+                return Err(StoreError::QuoteAlreadyUsed {
+                    quote_id: used.quote_id.clone(),
+                    payment_id: used.payment_id.clone(),
+                });
+            }
+            if let Some(key) = key {
                 self.keys
                     .lock()
                     .unwrap()
@@ -232,10 +249,10 @@ mod tests {
         ) -> Result<Option<Payment>, StoreError> {
             let found = self.keys.lock().unwrap().get(key).cloned();
             match found {
-                Some((_, fp)) if fp != fingerprint => {
-                    Err(StoreError::IdempotencyConflict(key.to_string()))
+                Some((id, fp)) => {
+                    check_fingerprint(key, &fp, fingerprint)?;
+                    Ok(Some(self.stored(&id)))
                 }
-                Some((id, _)) => Ok(Some(self.stored(&id))),
                 None => Ok(None),
             }
         }
@@ -428,7 +445,7 @@ mod tests {
         let p = store.stored("p-1");
         assert_eq!(
             p.reason.as_deref(),
-            Some("amount 60000.00 USD exceeds the per-payment limit of 50000.00")
+            Some("amount 60000.00 USD exceeds the per-payment limit of 50000.00 USD")
         );
         assert!(p.settlement.is_none());
     }
@@ -596,17 +613,33 @@ mod tests {
         let again = block_on(store.create(&p, Some("k"), "fp")).unwrap();
         assert_eq!(again, CreateOutcome::Existing(p.clone()));
         assert_eq!(again.into_payment(), p);
+        let conflict = StoreError::IdempotencyConflict {
+            key: "k".into(),
+            fields: vec![],
+        };
         assert_eq!(
             block_on(store.create(&p, Some("k"), "other")),
-            Err(StoreError::IdempotencyConflict("k".into()))
+            Err(conflict.clone())
         );
+        // Another payment from the same quote, with another key or none, is refused.
+        let mut second = p.clone();
+        second.payment_id = "p-2".into();
+        for key in [Some("k2"), None] {
+            assert_eq!(
+                block_on(store.create(&second, key, "fp")),
+                Err(StoreError::QuoteAlreadyUsed {
+                    quote_id: p.quote_id.clone(),
+                    payment_id: p.payment_id.clone()
+                })
+            );
+        }
         assert_eq!(
             block_on(store.find_by_idempotency_key("k", "fp")),
             Ok(Some(p.clone()))
         );
         assert_eq!(
             block_on(store.find_by_idempotency_key("k", "other")),
-            Err(StoreError::IdempotencyConflict("k".into()))
+            Err(conflict)
         );
         assert_eq!(
             block_on(store.find_by_idempotency_key("nope", "fp")),

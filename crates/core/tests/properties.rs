@@ -184,24 +184,72 @@ proptest! {
         let p_hi = price(&rates(), &policy, s, t, round_minor(hi.into(), s), tier).unwrap();
         prop_assert!(p_hi.spread_bps <= p_lo.spread_bps);
         prop_assert!(p_hi.rate >= p_lo.rate);
-        let band = |x: u64| if x < 10_000 { 0 } else if x < 100_000 { 1 } else { 2 };
-        if band(hi) > band(lo) {
+        // Bands are chosen by the amount in the base currency.
+        let band = |x: rust_decimal::Decimal| if x < 10_000.into() { 0 } else if x < 100_000.into() { 1 } else { 2 };
+        if band(p_hi.base_amount) > band(p_lo.base_amount) {
             prop_assert!(p_hi.spread_bps < p_lo.spread_bps);
         }
     }
 
     #[test]
-    fn band_boundaries_are_exact((s, t) in (any_currency(), any_currency()).prop_filter("differ", |(a, b)| a != b && a.minor_units == 2), tier in any_tier()) {
+    fn band_boundaries_are_exact_in_every_currency((s, t) in currency_pair(), tier in any_tier()) {
+        let rates = rates();
         let policy = PricingPolicy::default();
-        let spread = |text: &str| price(&rates(), &policy, s, t, parse_amount(text, s).unwrap(), tier).unwrap().spread_bps;
+        let base = rates.base_currency().unwrap();
+        let minor = rust_decimal::Decimal::new(1, s.minor_units);
         let (first, second, third) = match tier {
             CustomerTier::Standard => (100, 60, 40),
             CustomerTier::Premium => (50, 30, 20),
         };
-        prop_assert_eq!(spread("9999.99"), first);
-        prop_assert_eq!(spread("10000.00"), second);
-        prop_assert_eq!(spread("99999.99"), second);
-        prop_assert_eq!(spread("100000.00"), third);
+        for (boundary, below_bps, at_bps) in [(10_000, first, second), (100_000, second, third)] {
+            let boundary = rust_decimal::Decimal::from(boundary);
+            // The smallest amount of `s` worth the boundary in the base currency.
+            let mut at = round_minor(boundary * rates.mid_rate(base, s).unwrap(), s);
+            while rates.to_base(at, s).unwrap() >= boundary { at -= minor; }
+            while rates.to_base(at, s).unwrap() < boundary { at += minor; }
+            let below = at - minor;
+            let p_at = price(&rates, &policy, s, t, at, tier).unwrap();
+            let p_below = price(&rates, &policy, s, t, below, tier).unwrap();
+            prop_assert!(p_at.base_amount >= boundary && p_below.base_amount < boundary);
+            prop_assert_eq!(p_below.spread_bps, below_bps, "{} {} below {}", below, s, boundary);
+            prop_assert_eq!(p_at.spread_bps, at_bps, "{} {} at {}", at, s, boundary);
+        }
+    }
+
+    #[test]
+    fn base_amount_is_the_mid_market_conversion(req in quote_request()) {
+        if let Some(q) = try_quote(&req, 900) {
+            let rates = rates();
+            let base = rates.base_currency().unwrap();
+            let s = currency(&q.source_currency).unwrap();
+            prop_assert_eq!(&q.base_currency, base.code);
+            prop_assert_eq!(q.base_amount.scale(), base.minor_units);
+            let exact = q.amount * rates.mid_rate(s, base).unwrap();
+            prop_assert!((q.base_amount - exact).abs() <= rust_decimal::Decimal::new(5, base.minor_units + 1) + rust_decimal::Decimal::new(1, 20));
+            // The payment carries it, and the limit compares it whatever the source currency.
+            let p = payment_for(&q);
+            prop_assert_eq!(p.base_amount, q.base_amount);
+            let policy = SettlementPolicy { per_payment_limit: q.base_amount, ..Default::default() };
+            prop_assert_eq!(decide(&p, &policy), Decision::Approved);
+            let tighter = SettlementPolicy { per_payment_limit: q.base_amount - rust_decimal::Decimal::new(1, base.minor_units), ..Default::default() };
+            prop_assert!(!decide(&p, &tighter).is_approved());
+        }
+    }
+
+    #[test]
+    fn account_canonical_form_is_a_fixed_point(raw in "\\PC{0,24}") {
+        let once = canonical_account(&raw);
+        prop_assert_eq!(canonical_account(&once), once.clone());
+        prop_assert!(same_account(&raw, &once));
+        prop_assert!(!once.chars().any(char::is_whitespace));
+        // Invisible characters anywhere do not make another account.
+        let mut disguised = String::new();
+        for c in raw.chars() {
+            disguised.push(c);
+            disguised.push('\u{200b}');
+        }
+        prop_assert_eq!(canonical_account(&disguised), once.clone());
+        prop_assert_eq!(canonical_account(&raw.to_lowercase()), canonical_account(&raw.to_uppercase()));
     }
 
     // ---- tokens ----
@@ -355,6 +403,7 @@ fn every_status_pair_is_checked() {
     use PaymentStatus::*;
     let legal = [
         (Pending, Processing),
+        (Pending, Failed),
         (Processing, Settled),
         (Processing, Rejected),
         (Processing, Failed),

@@ -14,7 +14,7 @@ pub const QUOTE_TTL_SECS: &str = "EVENTPAY_QUOTE_TTL_SECS";
 pub const QUEUE_URL: &str = "EVENTPAY_QUEUE_URL";
 /// EventBridge bus name or ARN (processor).
 pub const EVENT_BUS: &str = "EVENTPAY_EVENT_BUS";
-/// Per-payment limit in source-currency units (default 50000.00).
+/// Per-payment limit in units of the base currency (spec/rates.json's `base`; default 50000.00).
 pub const PAYMENT_LIMIT: &str = "EVENTPAY_PAYMENT_LIMIT";
 /// Comma-separated beneficiary accounts to reject.
 pub const BLOCKED_ACCOUNTS: &str = "EVENTPAY_BLOCKED_ACCOUNTS";

@@ -1,64 +1,49 @@
-//! The settlement workflow's task functions (`update-status`, `validate`, `post-ledger`): JSON in
-//! and out exactly as the local runtime's task handlers (crates/local/src/tasks.rs), over the same
-//! core use cases. A failure's error name is the core's error code (what the state machine's
-//! Retry/Catch see), its cause the message.
+//! The settlement workflow's task functions (`update-status`, `validate`, `post-ledger`): thin
+//! over the core's task contract (`eventpay_core::run_task`), which the local runtime's task
+//! handlers (crates/local/src/tasks.rs) call as well. A failure reaches Step Functions with the
+//! contract's error name (`Payment.NotFound`, `Store.Unavailable`, ...) as `Error` and its
+//! cause as `Cause`, so `spec/settlement.asl.json` retries and catches the same names on AWS and
+//! on one machine.
 
 use chrono::Utc;
-use eventpay_core::{PaymentStore, SettlementPolicy, StatusUpdate, StoreError};
+use eventpay_core::{PaymentStore, SettlementPolicy, Task, TaskFailure, run_task};
 use lambda_runtime::Diagnostic;
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-/// A task failure as Step Functions sees it: `Error` and `Cause`.
+/// A task failure as the Lambda runtime reports it (`errorType`, `errorMessage`).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{error}: {cause}")]
-pub struct TaskError {
-    pub error: String,
-    pub cause: String,
-}
-
-impl From<StoreError> for TaskError {
-    fn from(e: StoreError) -> Self {
-        TaskError {
-            error: e.code().to_owned(),
-            cause: e.to_string(),
-        }
-    }
-}
+#[error(transparent)]
+pub struct TaskError(pub TaskFailure);
 
 impl From<TaskError> for Diagnostic {
     fn from(e: TaskError) -> Self {
         Diagnostic {
-            error_type: e.error,
-            error_message: e.cause,
+            error_type: e.0.name().to_owned(),
+            error_message: e.0.cause,
         }
     }
 }
 
-#[derive(Deserialize)]
-struct PaymentRef {
-    payment_id: String,
-}
-
-fn input<T: DeserializeOwned>(value: Value) -> Result<T, TaskError> {
-    serde_json::from_value(value).map_err(|e| TaskError {
-        error: "InvalidInput".into(),
-        cause: e.to_string(),
-    })
-}
-
-fn output<T: serde::Serialize>(value: &T) -> Result<Value, TaskError> {
-    serde_json::to_value(value).map_err(|e| TaskError {
-        error: "InvalidOutput".into(),
-        cause: e.to_string(),
-    })
+async fn run<S: PaymentStore>(
+    task: Task,
+    store: &S,
+    policy: &SettlementPolicy,
+    event: Value,
+) -> Result<Value, TaskError> {
+    run_task(task, store, policy, event, Utc::now())
+        .await
+        .map_err(TaskError)
 }
 
 /// `{"payment_id", "status", "reason"?}` → `{"payment_id", "status", "applied"}`.
 pub async fn update_status<S: PaymentStore>(store: &S, event: Value) -> Result<Value, TaskError> {
-    let update: StatusUpdate = input(event)?;
-    output(&eventpay_core::update_status(store, &update, Utc::now()).await?)
+    run(
+        Task::UpdateStatus,
+        store,
+        &SettlementPolicy::default(),
+        event,
+    )
+    .await
 }
 
 /// `{"payment_id"}` → `{"decision": "APPROVED"}` or `{"decision": "REJECTED", "reason"}`.
@@ -67,12 +52,10 @@ pub async fn validate<S: PaymentStore>(
     policy: &SettlementPolicy,
     event: Value,
 ) -> Result<Value, TaskError> {
-    let r: PaymentRef = input(event)?;
-    output(&eventpay_core::validate_payment(store, &r.payment_id, policy).await?)
+    run(Task::Validate, store, policy, event).await
 }
 
-/// `{"payment_id"}` → `{"payment_id", "entries", "applied"}`.
+/// `{"payment_id"}` → `{"payment_id", "entries", "status", "applied"}`.
 pub async fn post_ledger<S: PaymentStore>(store: &S, event: Value) -> Result<Value, TaskError> {
-    let r: PaymentRef = input(event)?;
-    output(&eventpay_core::post_ledger(store, &r.payment_id, Utc::now()).await?)
+    run(Task::PostLedger, store, &SettlementPolicy::default(), event).await
 }

@@ -1,12 +1,17 @@
 //! The payments table on SQLite, implementing the core's `PaymentStore` port. Every write
 //! appends its change-stream record in the same transaction (as DynamoDB Streams would see it).
 //! This module is the only one that touches the table.
+//! A payment's idempotency key and its quote are unique columns of its row: the key, the claim
+//! of the quote and the payment are one insert, so no quote pays twice whatever runs
+//! concurrently. Keys are kept as long as their payment (so at least the 24 hours clients retry in).
 
 use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use eventpay_core::{CreateOutcome, Page, Payment, PaymentStatus, PaymentStore, StoreError};
+use eventpay_core::{
+    CreateOutcome, Page, Payment, PaymentStatus, PaymentStore, StoreError, check_fingerprint,
+};
 use rusqlite::{OptionalExtension, Transaction, params};
 use tokio::sync::Notify;
 
@@ -20,6 +25,7 @@ CREATE TABLE IF NOT EXISTS payments (
     payment_id      TEXT NOT NULL UNIQUE,
     idempotency_key TEXT UNIQUE,
     fingerprint     TEXT NOT NULL,
+    quote_id        TEXT UNIQUE, -- a quote pays at most one payment
     status          TEXT NOT NULL,
     body            TEXT NOT NULL
 );
@@ -72,10 +78,10 @@ fn existing(
 ) -> Result<Option<Payment>, LocalError> {
     match row {
         None => Ok(None),
-        Some((_, fp)) if fp != fingerprint => {
-            Err(StoreError::IdempotencyConflict(key.to_owned()).into())
+        Some((body, stored)) => {
+            check_fingerprint(key, &stored, fingerprint)?;
+            Ok(Some(serde_json::from_str(&body)?))
         }
-        Some((body, _)) => Ok(Some(serde_json::from_str(&body)?)),
     }
 }
 
@@ -121,11 +127,25 @@ impl PaymentStore for SqliteStore {
                         return Ok(CreateOutcome::Existing(p));
                     }
                 }
+                let used: Option<String> = tx
+                    .query_row(
+                        "SELECT payment_id FROM payments WHERE quote_id = ?1",
+                        params![payment.quote_id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if let Some(payment_id) = used {
+                    return Err(StoreError::QuoteAlreadyUsed {
+                        quote_id: payment.quote_id.clone(),
+                        payment_id,
+                    }
+                    .into());
+                }
                 let body = serde_json::to_string(&payment)?;
                 tx.prepare_cached(
-                    "INSERT INTO payments (payment_id, idempotency_key, fingerprint, status, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO payments (payment_id, idempotency_key, fingerprint, quote_id, status, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?
-                .execute(params![payment.payment_id, key, fingerprint, payment.status.to_string(), body])?;
+                .execute(params![payment.payment_id, key, fingerprint, payment.quote_id, payment.status.to_string(), body])?;
                 crate::trace::request(tx, &payment.payment_id, request.as_ref())?;
                 append_change(tx, ChangeKind::Insert, None, &payment, &body)?;
                 Ok(CreateOutcome::Created(payment))

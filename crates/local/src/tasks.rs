@@ -1,6 +1,6 @@
 //! The local resource registry for the settlement workflow's Task states: the Lambda functions
-//! (thin over the core's use cases, exactly as the AWS Lambda binaries are) and the SNS
-//! `publish` service integration. Also holds injectable faults, so a person or a test can make a
+//! (the core's task contract, `eventpay_core::run_task`, exactly as the AWS Lambda binaries call
+//! it) and the SNS `publish` service integration. Also holds injectable faults, so a person or a test can make a
 //! function fail and watch retries, catches and the FAILED path.
 
 use std::collections::{BTreeMap, HashMap};
@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use eventpay_core::{SettlementPolicy, StatusUpdate, StoreError};
+use eventpay_core::{SettlementPolicy, StoreError, Task, TaskErrorName, TaskFailure};
 use eventpay_states::{TaskError, TaskInvoker};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -23,6 +23,8 @@ pub const UPDATE_STATUS: &str = "eventpay-update-status";
 pub const VALIDATE: &str = "eventpay-validate";
 pub const POST_LEDGER: &str = "eventpay-post-ledger";
 pub const FUNCTIONS: [&str; 3] = [UPDATE_STATUS, VALIDATE, POST_LEDGER];
+/// Deployed functions are named `eventpay-<task name>` (infra/ names them the same).
+const FUNCTION_PREFIX: &str = "eventpay-";
 
 pub fn function_arn(name: &str) -> String {
     format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}")
@@ -92,11 +94,6 @@ pub struct LocalTasks {
 }
 
 #[derive(Deserialize)]
-struct PaymentRef {
-    payment_id: String,
-}
-
-#[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct PublishInput {
     #[allow(dead_code)]
@@ -107,24 +104,18 @@ struct PublishInput {
 }
 
 fn task_error(e: StoreError) -> TaskError {
+    failed(e.into())
+}
+
+fn failed(f: TaskFailure) -> TaskError {
     TaskError {
-        error: e.code().to_owned(),
-        cause: e.to_string(),
+        error: f.name().to_owned(),
+        cause: f.cause,
     }
 }
 
 fn bad_input(e: serde_json::Error) -> TaskError {
-    TaskError {
-        error: "InvalidInput".into(),
-        cause: e.to_string(),
-    }
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, TaskError> {
-    serde_json::to_value(value).map_err(|e| TaskError {
-        error: "InvalidOutput".into(),
-        cause: e.to_string(),
-    })
+    failed(TaskFailure::new(TaskErrorName::InvalidInput, e.to_string()))
 }
 
 impl LocalTasks {
@@ -149,39 +140,24 @@ impl LocalTasks {
                 error: "States.Runtime".into(),
                 cause: format!("resource {resource:?} is not registered in the local runtime"),
             })?;
+        let task = function
+            .strip_prefix(FUNCTION_PREFIX)
+            .and_then(Task::from_name)
+            .ok_or_else(|| TaskError {
+                error: "States.Runtime".into(),
+                cause: format!("function {function:?} is no task of the contract"),
+            })?;
         if self.faults.take(function) {
-            return Err(TaskError {
-                error: "InjectedFault".into(),
-                cause: format!("a fault injected through /_local/faults made {function} fail"),
-            });
+            // An injected fault stands for a dependency that is down: a transient failure,
+            // retried by the state machine as a real outage would be.
+            return Err(failed(TaskFailure::new(
+                TaskErrorName::StoreUnavailable,
+                format!("a fault injected through /_local/faults made {function} fail"),
+            )));
         }
-        let now = chrono::Utc::now();
-        match function {
-            UPDATE_STATUS => {
-                let update: StatusUpdate = serde_json::from_value(input).map_err(bad_input)?;
-                to_json(
-                    &eventpay_core::update_status(&self.store, &update, now)
-                        .await
-                        .map_err(task_error)?,
-                )
-            }
-            VALIDATE => {
-                let r: PaymentRef = serde_json::from_value(input).map_err(bad_input)?;
-                let decision =
-                    eventpay_core::validate_payment(&self.store, &r.payment_id, &self.policy)
-                        .await
-                        .map_err(task_error)?;
-                to_json(&decision)
-            }
-            _ => {
-                let r: PaymentRef = serde_json::from_value(input).map_err(bad_input)?;
-                to_json(
-                    &eventpay_core::post_ledger(&self.store, &r.payment_id, now)
-                        .await
-                        .map_err(task_error)?,
-                )
-            }
-        }
+        eventpay_core::run_task(task, &self.store, &self.policy, input, chrono::Utc::now())
+            .await
+            .map_err(failed)
     }
 }
 

@@ -172,7 +172,7 @@ async fn failing_task_retries_then_marks_failed() {
     assert_eq!(exec.status(), ExecutionStatus::Failed);
     assert_eq!(exec.error(), Some("SettlementFailed"));
     let calls = fake.calls();
-    // States.TaskFailed matches the Lambda's own error name: first attempt + 2 retries.
+    // A Lambda service error is transient and retried: first attempt + 2 retries.
     let ledger_calls = calls.iter().filter(|c| c.0 == LEDGER).count();
     assert_eq!(ledger_calls, 3);
     let failed = calls.iter().find(|c| c.1["status"] == "FAILED").unwrap();
@@ -183,7 +183,8 @@ async fn failing_task_retries_then_marks_failed() {
     assert_eq!(types(&history).last(), Some(&"ExecutionFailed"));
 }
 
-struct TaskFailed(Mutex<u32>);
+/// Validate fails with `error` every time; everything else succeeds.
+struct TaskFailed(Mutex<u32>, &'static str);
 
 impl TaskInvoker for TaskFailed {
     fn invoke<'a>(
@@ -194,7 +195,7 @@ impl TaskInvoker for TaskFailed {
         let out = if resource == VALIDATE {
             *self.0.lock().unwrap() += 1;
             Err(TaskError {
-                error: "States.TaskFailed".into(),
+                error: self.1.into(),
                 cause: "boom".into(),
             })
         } else {
@@ -207,7 +208,7 @@ impl TaskInvoker for TaskFailed {
 #[tokio::test]
 async fn retries_follow_the_backoff_then_catch() {
     let m = machine();
-    let tasks = TaskFailed(Mutex::new(0));
+    let tasks = TaskFailed(Mutex::new(0), "Store.Unavailable");
     let t0 = chrono::Utc::now();
     let (mut exec, _) = Execution::start(
         &m,
@@ -232,6 +233,36 @@ async fn retries_follow_the_backoff_then_catch() {
     assert_eq!(waits, vec![1, 2]);
     assert_eq!(exec.status(), ExecutionStatus::Failed);
     assert_eq!(exec.error(), Some("SettlementFailed"));
+}
+
+/// Deterministic failures are not retried: they go straight to MarkFailed; a missing payment
+/// ends the execution without trying to mark it.
+#[tokio::test]
+async fn deterministic_failures_are_caught_without_retries() {
+    let m = machine();
+    for (error, final_error, marks_failed) in [
+        ("Payment.IllegalTransition", "SettlementFailed", true),
+        ("Task.InvalidInput", "SettlementFailed", true),
+        ("Payment.NotFound", "Payment.NotFound", false),
+    ] {
+        let tasks = TaskFailed(Mutex::new(0), error);
+        let clock = VirtualClock::new(chrono::Utc::now());
+        let (exec, history) =
+            run_to_completion_with(&m, json!({"payment_id": "p-9"}), &tasks, &clock).await;
+        assert_eq!(*tasks.0.lock().unwrap(), 1, "{error} is not retried");
+        assert_eq!(exec.status(), ExecutionStatus::Failed, "{error}");
+        assert_eq!(exec.error(), Some(final_error), "{error}");
+        let entered: Vec<_> = history
+            .iter()
+            .filter_map(|e| e.details.get("stateEnteredEventDetails"))
+            .filter_map(|d| d["name"].as_str())
+            .collect();
+        assert_eq!(
+            entered.contains(&"MarkFailed"),
+            marks_failed,
+            "{error}: {entered:?}"
+        );
+    }
 }
 
 #[test]

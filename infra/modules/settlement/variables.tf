@@ -115,7 +115,7 @@ variable "settlement_rules" {
 }
 
 variable "payment_limit" {
-  description = "Per-payment limit in source-currency units (EVENTPAY_PAYMENT_LIMIT), as a decimal string."
+  description = "Per-payment limit in base-currency units (the base of spec/rates.json, USD by default; EVENTPAY_PAYMENT_LIMIT), as a decimal string."
   type        = string
   default     = "50000.00"
 

@@ -6,9 +6,10 @@ use eventpay_aws::fixtures::{emulator_config, sample_payment, unique};
 use eventpay_aws::schema::create_payments_table;
 use eventpay_aws::{DynamoStore, items};
 use eventpay_core::{
-    CreateOutcome, PaymentStatus, PaymentStore, StatusUpdate, StoreError, post_ledger,
-    update_status,
+    CreateOutcome, Payment, PaymentStatus, PaymentStore, StatusUpdate, StoreError, post_ledger,
+    request_fingerprint, update_status,
 };
+use serde_json::json;
 
 fn t(seconds: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap() + Duration::seconds(seconds)
@@ -68,7 +69,10 @@ async fn idempotency_keys() {
     );
     assert_eq!(
         store.create(&retry, Some("key-1"), "fp-b").await,
-        Err(StoreError::IdempotencyConflict("key-1".into()))
+        Err(StoreError::IdempotencyConflict {
+            key: "key-1".into(),
+            fields: vec![]
+        })
     );
     assert_eq!(
         store
@@ -79,7 +83,10 @@ async fn idempotency_keys() {
     );
     assert_eq!(
         store.find_by_idempotency_key("key-1", "fp-b").await,
-        Err(StoreError::IdempotencyConflict("key-1".into()))
+        Err(StoreError::IdempotencyConflict {
+            key: "key-1".into(),
+            fields: vec![]
+        })
     );
     assert_eq!(
         store
@@ -249,4 +256,170 @@ async fn settlement_use_cases_post_the_ledger_once() {
     assert_eq!((r.status, r.applied), (PaymentStatus::Settled, false));
     let missing = eventpay_core::validate_payment(&store, "nope", &Default::default()).await;
     assert!(matches!(missing, Err(StoreError::NotFound(_))));
+}
+
+/// A payment of the shared quote `quote_id` (as a second POST with the same token makes).
+fn from_quote(payment_id: &str, quote_id: &str) -> Payment {
+    let mut p = sample_payment(payment_id, "100.00", t(0));
+    p.quote_id = quote_id.into();
+    p
+}
+
+#[tokio::test]
+async fn a_quote_pays_one_payment() {
+    let store = store().await;
+    let first = from_quote("p-a", "q-shared");
+    assert!(
+        store
+            .create(&first, None, "fp-1")
+            .await
+            .unwrap()
+            .is_created()
+    );
+    let used = Err(StoreError::QuoteAlreadyUsed {
+        quote_id: "q-shared".into(),
+        payment_id: "p-a".into(),
+    });
+    // Without a key, with another key: refused, naming the first payment; nothing written.
+    assert_eq!(
+        store
+            .create(&from_quote("p-b", "q-shared"), None, "fp-2")
+            .await,
+        used
+    );
+    assert_eq!(
+        store
+            .create(&from_quote("p-c", "q-shared"), Some("k-c"), "fp-3")
+            .await,
+        used
+    );
+    assert_eq!(store.get("p-b").await.unwrap(), None);
+    assert_eq!(store.get("p-c").await.unwrap(), None);
+    assert_eq!(store.find_by_idempotency_key("k-c", "fp-3").await, Ok(None));
+    let err = used.unwrap_err();
+    assert_eq!((err.code(), err.http_status()), ("quote_already_used", 409));
+    // The claim is not a payment.
+    assert_eq!(store.get(&items::quote_pk("q-shared")).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_reused_key_with_another_body_names_the_fields() {
+    let store = store().await;
+    let body = json!({"quote_token": "t", "sender": {"name": "Ada", "account": "ACC-1"},
+                      "beneficiary": {"name": "Bob", "account": "ACC-2"}});
+    let mut other = body.clone();
+    other["beneficiary"]["account"] = json!("ACC-3");
+    let p = sample_payment("p-1", "10.00", t(0));
+    store
+        .create(&p, Some("k"), &request_fingerprint(&body))
+        .await
+        .unwrap();
+    let retry = sample_payment("p-2", "10.00", t(1));
+    let conflict = Err(StoreError::IdempotencyConflict {
+        key: "k".into(),
+        fields: vec!["beneficiary.account".into()],
+    });
+    assert_eq!(
+        store
+            .create(&retry, Some("k"), &request_fingerprint(&other))
+            .await,
+        conflict
+    );
+    assert_eq!(
+        store
+            .find_by_idempotency_key("k", &request_fingerprint(&other))
+            .await
+            .map(|_| ()),
+        conflict.map(|_| ())
+    );
+    assert_eq!(
+        store
+            .create(&retry, Some("k"), &request_fingerprint(&body))
+            .await,
+        Ok(CreateOutcome::Existing(p))
+    );
+}
+
+/// 50 concurrent requests: one payment per quote and per key, whatever interleaves. Each loser
+/// is told why: the quote's payment, the key's payment, or that the key is still in use.
+#[tokio::test]
+async fn fifty_concurrent_requests_make_one_payment() {
+    let store = store().await;
+    let results = |ps: Vec<(Payment, Option<String>)>| {
+        let store = store.clone();
+        async move {
+            let tasks: Vec<_> = ps
+                .into_iter()
+                .map(|(p, key)| {
+                    let store = store.clone();
+                    tokio::spawn(async move { store.create(&p, key.as_deref(), "fp").await })
+                })
+                .collect();
+            let mut out = Vec::new();
+            for task in tasks {
+                out.push(task.await.unwrap());
+            }
+            out
+        }
+    };
+
+    // Without keys, one quote.
+    let out = results(
+        (0..50)
+            .map(|i| (from_quote(&format!("p-nokey-{i}"), "q-race"), None))
+            .collect(),
+    )
+    .await;
+    let created: Vec<_> = out
+        .iter()
+        .filter_map(|r| match r {
+            Ok(CreateOutcome::Created(p)) => Some(p.payment_id.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(created.len(), 1, "{out:?}");
+    for r in &out {
+        match r {
+            Ok(CreateOutcome::Created(_)) => {}
+            Err(StoreError::QuoteAlreadyUsed { payment_id, .. }) => {
+                assert_eq!(payment_id, &created[0])
+            }
+            Err(StoreError::Conflict(m)) => assert!(m.contains("concurrent"), "{m}"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let page = store.list(None, 100, None).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+
+    // One key, the same body: every answer is that one payment (or "in use" while it is written).
+    let out = results(
+        (0..50)
+            .map(|i| {
+                (
+                    from_quote(&format!("p-key-{i}"), "q-keyed"),
+                    Some("k-race".to_owned()),
+                )
+            })
+            .collect(),
+    )
+    .await;
+    let first = store
+        .find_by_idempotency_key("k-race", "fp")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut created = 0;
+    for r in &out {
+        match r {
+            Ok(CreateOutcome::Created(p)) => {
+                created += 1;
+                assert_eq!(p, &first);
+            }
+            Ok(CreateOutcome::Existing(p)) => assert_eq!(p, &first),
+            Err(StoreError::IdempotencyKeyInUse(k)) => assert_eq!(k, "k-race"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(store.list(None, 100, None).await.unwrap().items.len(), 2);
 }

@@ -1,9 +1,9 @@
 //! The settlement task functions with the inputs spec/settlement.asl.json gives them: outputs as
-//! the local runtime's task handlers, failures named by the core's error codes.
+//! the local runtime's task handlers, failures named by the core's task contract.
 
 use chrono::Utc;
 use eventpay_aws::fixtures::sample_payment;
-use eventpay_core::{Decimal, PaymentStore, SettlementPolicy};
+use eventpay_core::{Decimal, PaymentStore, SettlementPolicy, TaskErrorName, TaskFailure};
 use eventpay_lambdas::tasks::{self, TaskError};
 use lambda_runtime::Diagnostic;
 use serde_json::json;
@@ -98,26 +98,38 @@ async fn rejections_and_failures() {
     let err = tasks::post_ledger(&store, json!({"payment_id": "p-big"}))
         .await
         .unwrap_err();
-    assert_eq!(err.error, "illegal_transition");
+    assert_eq!(
+        (err.0.name(), err.0.retryable()),
+        ("Payment.IllegalTransition", false)
+    );
     let err = tasks::validate(&store, &policy, json!({"payment_id": "nope"}))
         .await
         .unwrap_err();
-    assert_eq!(err.error, "not_found");
+    assert_eq!(err.0.name(), "Payment.NotFound");
     let err = tasks::update_status(&store, json!({"payment_id": "p-big"}))
         .await
         .unwrap_err();
-    assert_eq!(err.error, "InvalidInput");
+    assert_eq!(err.0.name(), "Task.InvalidInput");
     let err = tasks::update_status(&store, json!({"payment_id": "p-big", "status": "PENDING"}))
         .await
         .unwrap_err();
-    assert_eq!(err.error, "illegal_transition");
-    let d: Diagnostic = TaskError {
-        error: "not_found".into(),
-        cause: "no payment".into(),
-    }
+    assert_eq!(err.0.name(), "Payment.IllegalTransition");
+    // A payment already final is left alone by MarkFailed.
+    let out = tasks::update_status(
+        &store,
+        json!({"payment_id": "p-big", "status": "FAILED", "reason": "late"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["status"], "REJECTED");
+    assert_eq!(out["applied"], false);
+    let d: Diagnostic = TaskError(TaskFailure::new(
+        TaskErrorName::PaymentNotFound,
+        "no payment",
+    ))
     .into();
     assert_eq!(
         (d.error_type.as_str(), d.error_message.as_str()),
-        ("not_found", "no payment")
+        ("Payment.NotFound", "no payment")
     );
 }
