@@ -135,16 +135,26 @@ async fn quotes_payments_and_their_errors() {
     .await;
     assert_error(&other, 409, "idempotency_conflict");
 
-    // A body API Gateway base64-encoded (binary media type) is read the same.
-    let mut encoded = Proxy::new("POST", "/payments", "/payments")
-        .body(base64::engine::general_purpose::STANDARD.encode(payment_body(&token, "inv-3")));
-    encoded.base64 = true;
-    assert_eq!(
-        http::create_payment(&store, &signer, &encoded.event())
-            .await
-            .status_code,
-        202
+    // Another payment from the same quote: refused, naming the first.
+    let second =
+        http::create_payment(&store, &signer, &post(payment_body(&token, "inv-9"), None)).await;
+    assert_error(&second, 409, "quote_already_used");
+    assert!(
+        json_of(&second)
+            .to_string()
+            .contains(payment["payment_id"].as_str().unwrap()),
+        "{second:?}"
     );
+
+    // A body API Gateway base64-encoded (binary media type) is read the same (a replay of the
+    // first request, so the same payment).
+    let mut encoded = Proxy::new("POST", "/payments", "/payments")
+        .body(base64::engine::general_purpose::STANDARD.encode(payment_body(&token, "inv-1")))
+        .header("Idempotency-Key", "key-1");
+    encoded.base64 = true;
+    let replay = http::create_payment(&store, &signer, &encoded.event()).await;
+    assert_eq!(replay.status_code, 202);
+    assert_eq!(json_of(&replay)["payment_id"], payment["payment_id"]);
 
     // Tokens: altered signature, not a token at all, another signer's token.
     let (input, mac) = token.split_once('.').unwrap();

@@ -137,8 +137,8 @@ async fn a_payment_settles_through_stream_queue_and_bus() {
     let records = stream_records(&stream_arn);
     assert_eq!(
         records.len(),
-        4,
-        "payment and idempotency INSERTs, two MODIFYs: {records:#?}"
+        5,
+        "payment, quote claim and idempotency INSERTs, two MODIFYs: {records:#?}"
     );
     let event: Event = serde_json::from_value(json!({ "Records": records })).unwrap();
     let response = stream::forward(&QueueSender::new(sqs.clone(), &queue_url), &event).await;
@@ -148,7 +148,7 @@ async fn a_payment_settles_through_stream_queue_and_bus() {
     assert_eq!(
         batch.records.len(),
         3,
-        "the idempotency item is not forwarded"
+        "the idempotency and quote items are not forwarded"
     );
     let response = processor::process(
         &EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), &bus),
