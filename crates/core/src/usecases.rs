@@ -211,11 +211,11 @@ mod tests {
             key: Option<&str>,
             fingerprint: &str,
         ) -> Result<CreateOutcome, StoreError> {
-            if let Some(key) = key {
-                if let Some((id, fp)) = self.keys.lock().unwrap().get(key) {
-                    check_fingerprint(key, fp, fingerprint)?;
-                    return Ok(CreateOutcome::Existing(self.stored(id)));
-                }
+            if let Some(key) = key
+                && let Some((id, fp)) = self.keys.lock().unwrap().get(key)
+            {
+                check_fingerprint(key, fp, fingerprint)?;
+                return Ok(CreateOutcome::Existing(self.stored(id)));
             }
             if let Some(used) = self
                 .payments

@@ -276,10 +276,11 @@ async fn a_quote_pays_one_payment() {
             .unwrap()
             .is_created()
     );
-    let used = Err(StoreError::QuoteAlreadyUsed {
+    let err = StoreError::QuoteAlreadyUsed {
         quote_id: "q-shared".into(),
         payment_id: "p-a".into(),
-    });
+    };
+    let used = Err(err.clone());
     // Without a key, with another key: refused, naming the first payment; nothing written.
     assert_eq!(
         store
@@ -296,7 +297,6 @@ async fn a_quote_pays_one_payment() {
     assert_eq!(store.get("p-b").await.unwrap(), None);
     assert_eq!(store.get("p-c").await.unwrap(), None);
     assert_eq!(store.find_by_idempotency_key("k-c", "fp-3").await, Ok(None));
-    let err = used.unwrap_err();
     assert_eq!((err.code(), err.http_status()), ("quote_already_used", 409));
     // The claim is not a payment.
     assert_eq!(store.get(&items::quote_pk("q-shared")).await.unwrap(), None);
