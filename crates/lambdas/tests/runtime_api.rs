@@ -245,7 +245,7 @@ async fn a_task_binary_reports_a_core_error_as_the_error_type() {
     .await
     .unwrap();
     assert_eq!(outcome.kind, "error", "{outcome:?}");
-    assert_eq!(outcome.body["errorType"], "not_found", "{outcome:?}");
+    assert_eq!(outcome.body["errorType"], "Payment.NotFound", "{outcome:?}");
     assert!(
         outcome.body["errorMessage"]
             .as_str()
