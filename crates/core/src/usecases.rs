@@ -418,6 +418,33 @@ mod tests {
     }
 
     #[test]
+    fn a_failure_before_processing_ends_failed_and_a_final_payment_stays_final() {
+        // MarkProcessing failed for good: MarkFailed moves the PENDING payment to FAILED.
+        let store = MemStore::with(&payment("USD", "EUR", "100"));
+        let failed = update(PaymentStatus::Failed, Some("Store.Unavailable: down"));
+        let r = block_on(update_status(&store, &failed, at(1))).unwrap();
+        assert_eq!((r.status, r.applied), (PaymentStatus::Failed, true));
+        let p = store.stored("p-1");
+        assert_eq!(p.reason.as_deref(), Some("Store.Unavailable: down"));
+        let history: Vec<_> = p.history.iter().map(|c| c.status).collect();
+        assert_eq!(history, [PaymentStatus::Pending, PaymentStatus::Failed]);
+
+        // A payment another execution settled is not undone by a late MarkFailed.
+        let store = MemStore::with(&payment("USD", "EUR", "100"));
+        block_on(update_status(
+            &store,
+            &update(PaymentStatus::Processing, None),
+            at(1),
+        ))
+        .unwrap();
+        block_on(post_ledger(&store, "p-1", at(2))).unwrap();
+        let writes = store.writes();
+        let r = block_on(update_status(&store, &failed, at(3))).unwrap();
+        assert_eq!((r.status, r.applied), (PaymentStatus::Settled, false));
+        assert_eq!(store.writes(), writes);
+    }
+
+    #[test]
     fn rejection_records_the_reason() {
         let store = MemStore::with(&payment("USD", "EUR", "60000"));
         block_on(update_status(
