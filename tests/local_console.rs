@@ -186,7 +186,8 @@ fn rejected_and_failed_payments_show_their_path() {
         .unwrap_or_else(|| panic!("{t}"));
     assert_eq!(post_ledger["detail"]["attempts"], 3, "{post_ledger}");
     assert_eq!(post_ledger["detail"]["retries"], 2);
-    assert_eq!(post_ledger["detail"]["error"]["error"], "InjectedFault");
+    // An injected fault is a transient failure in the task contract (issue 9).
+    assert_eq!(post_ledger["detail"]["error"]["error"], "Store.Unavailable");
 
     // Executions list with a status filter; one execution's graph input and history.
     let (_, list) = s.get("/console/api/executions?status=SUCCEEDED");
