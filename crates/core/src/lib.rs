@@ -50,6 +50,7 @@ pub mod ports;
 pub mod pricing;
 pub mod quote;
 pub mod settlement;
+pub mod shard;
 pub mod token;
 pub mod usecases;
 
@@ -63,6 +64,7 @@ pub use ports::*;
 pub use pricing::*;
 pub use quote::*;
 pub use settlement::*;
+pub use shard::*;
 pub use token::*;
 pub use usecases::*;
 
