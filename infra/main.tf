@@ -41,6 +41,7 @@ module "payment" {
   cognito_user_pool_arns     = var.api_cognito_user_pool_arns
   request_validation         = var.api_request_validation
   waf_rate_limit             = var.api_waf_rate_limit
+  list_shards                = var.list_shards
 }
 
 module "platform" {
@@ -90,4 +91,5 @@ module "settlement" {
   settlement_rules        = module.platform.settlement_rules
   payment_limit           = var.payment_limit
   blocked_accounts        = var.blocked_accounts
+  list_shards             = module.payment.list_shards
 }

@@ -49,8 +49,13 @@ run "wiring" {
   }
 
   assert {
-    condition     = toset([for i in aws_dynamodb_table.payments.global_secondary_index : "${i.name}:${i.hash_key}:${i.range_key}"]) == toset(["by_created:list_pk:list_sk", "by_status:status:list_sk"])
+    condition     = toset([for i in aws_dynamodb_table.payments.global_secondary_index : "${i.name}:${i.hash_key}:${i.range_key}"]) == toset(["by_created:list_pk:list_sk", "by_status:status_pk:list_sk"])
     error_message = "The listing indexes differ from crates/aws/src/items.rs."
+  }
+
+  assert {
+    condition     = output.list_shards == 16 && toset([for a in aws_dynamodb_table.payments.attribute : a.name]) == toset(["pk", "list_pk", "list_sk", "status_pk"])
+    error_message = "The listing indexes are sharded 16 ways by default (list_pk, status_pk: crates/aws/src/items.rs)."
   }
 
   assert {
@@ -106,6 +111,7 @@ run "rejects_bad_values" {
     api_logging_level      = "DEBUG"
     stage_name             = "v 1"
     log_retention_days     = 42
+    list_shards            = 65
   }
 
   expect_failures = [
@@ -114,5 +120,6 @@ run "rejects_bad_values" {
     var.api_logging_level,
     var.stage_name,
     var.log_retention_days,
+    var.list_shards,
   ]
 }

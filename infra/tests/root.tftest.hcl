@@ -82,6 +82,22 @@ run "execution_data_not_logged_by_default" {
   }
 }
 
+run "the_settings_for_1000_payments_a_second_plan" {
+  command = plan
+
+  variables {
+    state_machine_type         = "EXPRESS"
+    list_shards                = 32
+    api_throttling_rate_limit  = 2500
+    api_throttling_burst_limit = 5000
+  }
+
+  assert {
+    condition     = module.payment.list_shards == 32
+    error_message = "list_shards must reach the payment module (and from it the settlement functions)."
+  }
+}
+
 run "rejects_bad_environment" {
   command = plan
 

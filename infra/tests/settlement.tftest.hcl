@@ -73,6 +73,11 @@ run "wiring" {
   }
 
   assert {
+    condition     = aws_sfn_state_machine.this.logging_configuration[0].level == "ERROR"
+    error_message = "An EXPRESS state machine logs (its log group is the only record of an execution)."
+  }
+
+  assert {
     condition     = aws_sfn_state_machine.this.tracing_configuration[0].enabled && aws_sfn_state_machine.this.logging_configuration[0].log_destination == "${aws_cloudwatch_log_group.state_machine.arn}:*"
     error_message = "The state machine logs to its log group and is traced."
   }
@@ -109,6 +114,39 @@ run "wiring" {
   }
 }
 
+run "express_needs_logging" {
+  command = plan
+
+  module {
+    source = "./modules/settlement"
+  }
+
+  variables {
+    state_machine_type      = "EXPRESS"
+    state_machine_log_level = "OFF"
+  }
+
+  expect_failures = [aws_sfn_state_machine.this]
+}
+
+run "standard_may_turn_logging_off" {
+  command = plan
+
+  module {
+    source = "./modules/settlement"
+  }
+
+  variables {
+    state_machine_type      = "STANDARD"
+    state_machine_log_level = "OFF"
+  }
+
+  assert {
+    condition     = aws_sfn_state_machine.this.type == "STANDARD" && aws_sfn_state_machine.this.logging_configuration[0].level == "OFF"
+    error_message = "STANDARD keeps its history in the service: logging may be off."
+  }
+}
+
 run "rejects_bad_values" {
   command = plan
 
@@ -121,6 +159,7 @@ run "rejects_bad_values" {
     state_machine_log_level = "VERBOSE"
     payment_limit           = "fifty"
     notifications_topic_arn = "my-topic"
+    list_shards             = 0
   }
 
   expect_failures = [
@@ -128,5 +167,6 @@ run "rejects_bad_values" {
     var.state_machine_log_level,
     var.payment_limit,
     var.notifications_topic_arn,
+    var.list_shards,
   ]
 }

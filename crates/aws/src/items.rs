@@ -1,5 +1,6 @@
 //! How a payment is laid out as DynamoDB items: attribute names, the item of a payment, of an
-//! idempotency key and of a quote's claim, the sort key of the listing indexes and the opaque listing cursor.
+//! idempotency key and of a quote's claim, the sharded partition keys and the sort key of the
+//! listing indexes, and the opaque listing cursor.
 
 use std::collections::HashMap;
 
@@ -7,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SecondsFormat, Utc};
-use eventpay_core::{Payment, PaymentStatus, StoreError};
+use eventpay_core::{ListShards, Payment, PaymentStatus, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AwsError;
@@ -26,9 +27,11 @@ pub const KIND_QUOTE: &str = "quote";
 pub const BODY: &str = "payment";
 pub const STATUS: &str = "status";
 pub const UPDATED_AT: &str = "updated_at";
-/// Constant partition of the "all payments" index.
+/// Partition of the "all payments" index: `ALL#<shard>`, the shard of `ListShards::of`.
 pub const LIST_PK: &str = "list_pk";
 pub const LIST_PK_ALL: &str = "ALL";
+/// Partition of the per-status index: `<STATUS>#<shard>`, rewritten with each status change.
+pub const STATUS_PK: &str = "status_pk";
 /// Sort key of both listing indexes: `created_at` (fixed width) `#` payment id.
 pub const LIST_SK: &str = "list_sk";
 pub const PAYMENT_ID: &str = "payment_id";
@@ -54,6 +57,22 @@ pub fn list_sk(p: &Payment) -> String {
     format!("{}#{}", timestamp(p.created_at), p.payment_id)
 }
 
+/// The partition of an index shard: `ALL#3`, `SETTLED#3`.
+pub fn shard_pk(prefix: &str, shard: u16) -> String {
+    format!("{prefix}#{shard}")
+}
+
+/// The index partitions a listing reads: every shard of `ALL` or of one status.
+pub fn listing_partitions(status: Option<PaymentStatus>, shards: ListShards) -> Vec<String> {
+    let prefix = status.map_or(LIST_PK_ALL, PaymentStatus::as_str);
+    shards.all().map(|k| shard_pk(prefix, k)).collect()
+}
+
+/// The `status_pk` of a payment in its shard.
+pub fn status_pk(p: &Payment, shards: ListShards) -> String {
+    shard_pk(p.status.as_str(), shards.of(&p.payment_id))
+}
+
 pub fn idempotency_pk(key: &str) -> String {
     format!("{IDEMPOTENCY_PREFIX}{key}")
 }
@@ -68,15 +87,17 @@ pub fn body(p: &Payment) -> Result<String, AwsError> {
     serde_json::to_string(p).map_err(|e| AwsError::Corrupt(format!("payment to JSON: {e}")))
 }
 
-/// The item of a payment.
-pub fn payment_item(p: &Payment) -> Result<Item, AwsError> {
+/// The item of a payment, in its listing shard.
+pub fn payment_item(p: &Payment, shards: ListShards) -> Result<Item, AwsError> {
+    let shard = shards.of(&p.payment_id);
     Ok(HashMap::from([
         (PK.into(), s(&p.payment_id)),
         (KIND.into(), s(KIND_PAYMENT)),
         (BODY.into(), s(body(p)?)),
         (STATUS.into(), s(p.status.as_str())),
         (UPDATED_AT.into(), s(timestamp(p.updated_at))),
-        (LIST_PK.into(), s(LIST_PK_ALL)),
+        (LIST_PK.into(), s(shard_pk(LIST_PK_ALL, shard))),
+        (STATUS_PK.into(), s(shard_pk(p.status.as_str(), shard))),
         (LIST_SK.into(), s(list_sk(p))),
     ]))
 }
@@ -118,7 +139,9 @@ pub fn payment_from_json(json: &str) -> Result<Payment, AwsError> {
     serde_json::from_str(json).map_err(|e| AwsError::Corrupt(format!("stored payment JSON: {e}")))
 }
 
-/// What a listing cursor holds: the last item's keys. Opaque to clients (base64url JSON).
+/// What a listing cursor holds: the last item's id and sort key. Opaque to clients (base64url
+/// JSON). The next page is what every shard holds below that sort key, so the cursor does not
+/// depend on the shard count.
 #[derive(Serialize, Deserialize)]
 struct Cursor {
     pk: String,
@@ -130,23 +153,15 @@ pub fn encode_cursor(p: &Payment) -> String {
     URL_SAFE_NO_PAD.encode(json.to_string())
 }
 
-/// The `ExclusiveStartKey` a cursor stands for, in the index the listing reads.
-pub fn decode_cursor(cursor: &str, status: Option<PaymentStatus>) -> Result<Item, StoreError> {
+/// The sort key a cursor stands for: the next page lists what comes strictly before it.
+pub fn decode_cursor(cursor: &str) -> Result<String, StoreError> {
     let invalid = StoreError::invalid_cursor;
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
     if c.pk.is_empty() || !c.sk.ends_with(&format!("#{}", c.pk)) {
         return Err(invalid());
     }
-    let (index_pk, value) = match status {
-        Some(st) => (STATUS, st.as_str()),
-        None => (LIST_PK, LIST_PK_ALL),
-    };
-    Ok(HashMap::from([
-        (PK.into(), s(c.pk)),
-        (LIST_SK.into(), s(c.sk)),
-        (index_pk.into(), s(value)),
-    ]))
+    Ok(c.sk)
 }
 
 #[cfg(test)]
@@ -169,11 +184,23 @@ mod tests {
             "e30",
             &URL_SAFE_NO_PAD.encode(r#"{"pk":"a","sk":"x#b"}"#),
         ] {
-            let err = decode_cursor(bad, None).unwrap_err();
+            let err = decode_cursor(bad).unwrap_err();
             assert_eq!(err.code(), "invalid_field", "{bad:?}");
         }
         let ok = URL_SAFE_NO_PAD.encode(r#"{"pk":"a","sk":"t#a"}"#);
-        let key = decode_cursor(&ok, Some(PaymentStatus::Settled)).unwrap();
-        assert_eq!(key.get(STATUS), Some(&s("SETTLED")));
+        assert_eq!(decode_cursor(&ok).unwrap(), "t#a");
+    }
+
+    #[test]
+    fn listing_partitions_cover_every_shard() {
+        let four = ListShards::new(4).unwrap();
+        assert_eq!(
+            listing_partitions(None, four),
+            ["ALL#0", "ALL#1", "ALL#2", "ALL#3"]
+        );
+        assert_eq!(
+            listing_partitions(Some(PaymentStatus::Settled), ListShards::new(2).unwrap()),
+            ["SETTLED#0", "SETTLED#1"]
+        );
     }
 }

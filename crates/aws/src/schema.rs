@@ -1,6 +1,8 @@
 //! The payments table's definition: what Terraform must create (issue 4 mirrors it) and what the
 //! tests create in the emulator. One table, string partition key `pk`, on-demand, stream
-//! `NEW_AND_OLD_IMAGES`, two listing indexes projecting everything.
+//! `NEW_AND_OLD_IMAGES`, two listing indexes projecting everything: `by_created` on the sharded
+//! `list_pk` (`ALL#<shard>`), `by_status` on the sharded `status_pk` (`<STATUS>#<shard>`), both
+//! sorted by `list_sk`.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
@@ -9,7 +11,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use crate::error::AwsError;
-use crate::items::{INDEX_ALL, INDEX_STATUS, LIST_PK, LIST_SK, PK, STATUS};
+use crate::items::{INDEX_ALL, INDEX_STATUS, LIST_PK, LIST_SK, PK, STATUS_PK};
 
 fn attr(name: &str) -> Result<AttributeDefinition, AwsError> {
     AttributeDefinition::builder()
@@ -50,10 +52,10 @@ pub async fn create_payments_table(client: &Client, table: &str) -> Result<Strin
         .attribute_definitions(attr(PK)?)
         .attribute_definitions(attr(LIST_PK)?)
         .attribute_definitions(attr(LIST_SK)?)
-        .attribute_definitions(attr(STATUS)?)
+        .attribute_definitions(attr(STATUS_PK)?)
         .key_schema(key(PK, KeyType::Hash)?)
         .global_secondary_indexes(index(INDEX_ALL, LIST_PK)?)
-        .global_secondary_indexes(index(INDEX_STATUS, STATUS)?)
+        .global_secondary_indexes(index(INDEX_STATUS, STATUS_PK)?)
         .stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)

@@ -3,17 +3,25 @@
 //! its quote once (payment, quote claim and idempotency key in one `TransactWriteItems`),
 //! conditional replace, newest-first pages with an opaque cursor. Keys and quote claims have no
 //! TTL: they are kept as long as the table (so at least the 24 hours clients may retry in).
+//!
+//! The listing indexes are sharded (`ListShards`, docs/capacity.md): a page queries every shard's
+//! partition at once, newest first below the cursor, and merges them, fetching more from a shard
+//! only when the merge has used up what it read of it.
+
+use std::collections::VecDeque;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use eventpay_core::{
-    CreateOutcome, Page, Payment, PaymentStatus, PaymentStore, StoreError, check_fingerprint,
+    CreateOutcome, ListShards, Page, Payment, PaymentStatus, PaymentStore, StoreError,
+    check_fingerprint,
 };
+use futures_util::future::try_join_all;
 
 use crate::error::AwsError;
 use crate::items::{
-    self, BODY, FINGERPRINT, INDEX_ALL, INDEX_STATUS, Item, LIST_PK, LIST_PK_ALL, PAYMENT_ID, PK,
-    STATUS, UPDATED_AT, s,
+    self, BODY, FINGERPRINT, INDEX_ALL, INDEX_STATUS, Item, LIST_PK, LIST_SK, PAYMENT_ID, PK,
+    STATUS, STATUS_PK, UPDATED_AT, s,
 };
 
 /// `attribute_not_exists(pk)`: the write creates, never overwrites.
@@ -23,14 +31,36 @@ const NEW_ITEM: &str = "attribute_not_exists(pk)";
 pub struct DynamoStore {
     client: Client,
     table: String,
+    shards: ListShards,
+}
+
+/// One shard's partition as the merge reads it: what it has read and not yet used, and where
+/// its query goes on.
+struct ShardReader {
+    partition: String,
+    read: VecDeque<(String, Payment)>,
+    start: Option<Item>,
+    done: bool,
 }
 
 impl DynamoStore {
+    /// A store on `table` with `ListShards::DEFAULT` listing shards.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoStore {
             client,
             table: table.into(),
+            shards: ListShards::DEFAULT,
         }
+    }
+
+    /// The listing shards of the table: every writer and reader of one table must agree.
+    pub fn with_list_shards(mut self, shards: ListShards) -> Self {
+        self.shards = shards;
+        self
+    }
+
+    pub fn list_shards(&self) -> ListShards {
+        self.shards
     }
 
     pub fn table(&self) -> &str {
@@ -74,7 +104,7 @@ impl DynamoStore {
         let mut transaction = self
             .client
             .transact_write_items()
-            .transact_items(self.put(items::payment_item(payment)?)?)
+            .transact_items(self.put(items::payment_item(payment, self.shards)?)?)
             .transact_items(self.put(items::quote_item(payment))?);
         if let Some(key) = idempotency_key {
             transaction = transaction.transact_items(self.put(items::idempotency_item(
@@ -93,6 +123,47 @@ impl DynamoStore {
             }
             Err(e) => Err(AwsError::sdk("TransactWriteItems", e)),
         }
+    }
+
+    /// Reads up to `chunk` more items of one shard's partition, newest first, below `before`.
+    async fn read_shard(
+        &self,
+        index: &str,
+        partition_key: &str,
+        before: Option<&str>,
+        chunk: usize,
+        reader: &mut ShardReader,
+    ) -> Result<(), StoreError> {
+        let condition = if before.is_some() {
+            "#p = :v AND #sk < :before"
+        } else {
+            "#p = :v"
+        };
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression(condition)
+            .expression_attribute_names("#p", partition_key)
+            .expression_attribute_values(":v", s(&reader.partition))
+            .scan_index_forward(false)
+            .limit(i32::try_from(chunk).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(reader.start.take());
+        if let Some(before) = before {
+            query = query
+                .expression_attribute_names("#sk", LIST_SK)
+                .expression_attribute_values(":before", s(before));
+        }
+        let out = query.send().await.map_err(|e| AwsError::sdk("Query", e))?;
+        for item in out.items() {
+            let payment = items::payment_from_item(item)?;
+            reader.read.push_back((items::list_sk(&payment), payment));
+        }
+        // A query also ends early at 1 MB read; the next refill goes on from there.
+        reader.start = out.last_evaluated_key;
+        reader.done = reader.start.is_none();
+        Ok(())
     }
 
     async fn payment_by_key(
@@ -181,39 +252,41 @@ impl PaymentStore for DynamoStore {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page, StoreError> {
-        let start = cursor
-            .map(|c| items::decode_cursor(c, status))
-            .transpose()?;
-        let (index, partition, value) = match status {
-            Some(st) => (INDEX_STATUS, STATUS, st.as_str()),
-            None => (INDEX_ALL, LIST_PK, LIST_PK_ALL),
+        let before = cursor.map(items::decode_cursor).transpose()?;
+        let (index, partition_key) = match status {
+            Some(_) => (INDEX_STATUS, STATUS_PK),
+            None => (INDEX_ALL, LIST_PK),
         };
         // One item more than asked tells whether another page exists, as the local store does.
         let want = limit as usize + 1;
+        let mut readers: Vec<ShardReader> = items::listing_partitions(status, self.shards)
+            .into_iter()
+            .map(|partition| ShardReader {
+                partition,
+                read: VecDeque::new(),
+                start: None,
+                done: false,
+            })
+            .collect();
+        // Payment ids spread evenly, so each shard holds about want / N of the page.
+        let first_read = want.div_ceil(readers.len()) + 1;
         let mut found: Vec<Payment> = Vec::with_capacity(want);
-        let mut start = start;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression("#p = :v")
-                .expression_attribute_names("#p", partition)
-                .expression_attribute_values(":v", s(value))
-                .scan_index_forward(false)
-                .limit(i32::try_from(want - found.len()).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| AwsError::sdk("Query", e))?;
-            for item in out.items() {
-                found.push(items::payment_from_item(item)?);
-            }
-            // A page can end early (1 MB of data read); keep reading until we have enough.
-            match out.last_evaluated_key {
-                Some(key) if found.len() < want => start = Some(key),
-                _ => break,
+        while found.len() < want {
+            // The newest unread item of every shard must be known before one is taken.
+            let needed = want - found.len();
+            let chunk = if found.is_empty() { first_read } else { needed };
+            let refills = readers
+                .iter_mut()
+                .filter(|r| r.read.is_empty() && !r.done)
+                .map(|r| self.read_shard(index, partition_key, before.as_deref(), chunk, r));
+            try_join_all(refills).await?;
+            let newest = readers
+                .iter_mut()
+                .filter(|r| !r.read.is_empty())
+                .max_by(|a, b| a.read[0].0.cmp(&b.read[0].0));
+            match newest.and_then(|r| r.read.pop_front()) {
+                Some((_, payment)) => found.push(payment),
+                None => break,
             }
         }
         let more = found.len() > limit as usize;
@@ -235,17 +308,21 @@ impl PaymentStore for DynamoStore {
             .update_item()
             .table_name(&self.table)
             .key(PK, s(&expected.payment_id))
-            .update_expression("SET #body = :body, #status = :status, #updated = :updated")
+            .update_expression(
+                "SET #body = :body, #status = :status, #status_pk = :status_pk, #updated = :updated",
+            )
             .condition_expression(
                 "attribute_exists(pk) AND #status = :expected_status AND #updated = :expected_updated",
             )
             .expression_attribute_names("#body", BODY)
             .expression_attribute_names("#status", STATUS)
+            .expression_attribute_names("#status_pk", STATUS_PK)
             .expression_attribute_names("#updated", UPDATED_AT)
             .expression_attribute_values(":expected_status", s(expected.status.as_str()))
             .expression_attribute_values(":expected_updated", s(items::timestamp(expected.updated_at)))
             .expression_attribute_values(":body", s(items::body(new)?))
             .expression_attribute_values(":status", s(new.status.as_str()))
+            .expression_attribute_values(":status_pk", s(items::status_pk(new, self.shards)))
             .expression_attribute_values(":updated", s(items::timestamp(new.updated_at)));
         match update.send().await {
             Ok(_) => Ok(()),

@@ -1,7 +1,9 @@
 //! The `eventpay` command: runs the system on one machine (`up`), checks any deployment
-//! end to end (`smoke`), load-tests it (`bench`), and mirrors the EventBridge and Step Functions tools locally.
+//! end to end (`smoke`), load-tests it (`bench`), prices a deployment on AWS (`cost`), and mirrors
+//! the EventBridge and Step Functions tools locally.
 
 mod bench;
+mod cost;
 mod deploy;
 mod events;
 mod input;
@@ -42,6 +44,8 @@ enum Command {
     Deploy(deploy::DeployArgs),
     /// Remove the AWS deployment: a destroy plan, its summary, confirm, apply it.
     Destroy(deploy::DestroyArgs),
+    /// The monthly AWS bill of the deployed design for a volume, per service, from spec/prices.json.
+    Cost(cost::CostArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -65,6 +69,7 @@ fn main() -> std::process::ExitCode {
             Command::States(cmd) => states::run(cmd).await,
             Command::Deploy(args) => deploy::deploy(args),
             Command::Destroy(args) => deploy::destroy(args),
+            Command::Cost(args) => cost::run(args),
         }
     });
     match result {

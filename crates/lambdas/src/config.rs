@@ -2,7 +2,7 @@
 //! invalid value stops the function at start-up with a message naming the variable.
 
 use chrono::Duration;
-use eventpay_core::{Decimal, PricingPolicy, RateTable, SettlementPolicy};
+use eventpay_core::{Decimal, ListShards, PricingPolicy, RateTable, SettlementPolicy};
 
 /// DynamoDB payments table name.
 pub const TABLE: &str = "EVENTPAY_TABLE";
@@ -18,6 +18,10 @@ pub const EVENT_BUS: &str = "EVENTPAY_EVENT_BUS";
 pub const PAYMENT_LIMIT: &str = "EVENTPAY_PAYMENT_LIMIT";
 /// Comma-separated beneficiary accounts to reject.
 pub const BLOCKED_ACCOUNTS: &str = "EVENTPAY_BLOCKED_ACCOUNTS";
+
+/// Shards of the payments table's listing indexes (default 16): every function of one table
+/// must use the same count.
+pub const LIST_SHARDS: &str = "EVENTPAY_LIST_SHARDS";
 
 /// The rates of `spec/rates.json`, built into the quote function (one source of truth).
 pub const RATES_JSON: &str = include_str!("../../../spec/rates.json");
@@ -62,6 +66,13 @@ pub fn quote_ttl() -> Result<Duration, ConfigError> {
                     format!("{v:?} is not a number of seconds from 1 to 86400"),
                 )
             }),
+    }
+}
+
+pub fn list_shards() -> Result<ListShards, ConfigError> {
+    match optional(LIST_SHARDS) {
+        None => Ok(ListShards::DEFAULT),
+        Some(v) => ListShards::parse(&v).map_err(|e| error(LIST_SHARDS, e.to_string())),
     }
 }
 

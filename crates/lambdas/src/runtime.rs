@@ -31,7 +31,8 @@ impl Function {
 
     pub fn store(&self) -> Result<DynamoStore, ConfigError> {
         let client = aws_sdk_dynamodb::Client::new(&self.sdk);
-        Ok(DynamoStore::new(client, config::required(config::TABLE)?))
+        Ok(DynamoStore::new(client, config::required(config::TABLE)?)
+            .with_list_shards(config::list_shards()?))
     }
 
     pub fn signer(&self) -> Result<KmsSigner, ConfigError> {

@@ -47,11 +47,12 @@ resource "aws_dynamodb_table" "payments" {
     type = "S"
   }
   attribute {
-    name = "status"
+    name = "status_pk"
     type = "S"
   }
 
-  # Every payment, newest first (list_pk is the constant "ALL").
+  # Every payment, newest first, in var.list_shards partitions (list_pk = "ALL#<shard>") that
+  # the listing merges: one partition takes at most 1,000 writes a second (docs/capacity.md).
   global_secondary_index {
     name            = "by_created"
     hash_key        = "list_pk"
@@ -59,10 +60,10 @@ resource "aws_dynamodb_table" "payments" {
     projection_type = "ALL"
   }
 
-  # Payments of one status, newest first.
+  # Payments of one status, newest first, sharded alike (status_pk = "<STATUS>#<shard>").
   global_secondary_index {
     name            = "by_status"
-    hash_key        = "status"
+    hash_key        = "status_pk"
     range_key       = "list_sk"
     projection_type = "ALL"
   }
@@ -141,7 +142,7 @@ module "function" {
   tags               = var.tags
   # create-payment verifies quote tokens with the quote module's key.
   environment = merge(
-    { EVENTPAY_TABLE = aws_dynamodb_table.payments.name },
+    { EVENTPAY_TABLE = aws_dynamodb_table.payments.name, EVENTPAY_LIST_SHARDS = tostring(var.list_shards) },
     each.value.verifies ? { EVENTPAY_QUOTE_KEY_ID = var.quote_signing_key_arn } : {},
   )
   policy_statements = each.value.statements

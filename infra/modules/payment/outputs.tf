@@ -72,3 +72,8 @@ output "iam_policies" {
     var.manage_api_gateway_account ? { "apigateway-logs" = jsonencode(local.api_gateway_logs_policy) } : {},
   )
 }
+
+output "list_shards" {
+  description = "Partitions of the listing indexes: every function writing the table needs the same EVENTPAY_LIST_SHARDS."
+  value       = var.list_shards
+}

@@ -68,6 +68,7 @@ module "function" {
     EVENTPAY_TABLE            = var.table_name
     EVENTPAY_PAYMENT_LIMIT    = var.payment_limit
     EVENTPAY_BLOCKED_ACCOUNTS = join(",", var.blocked_accounts)
+    EVENTPAY_LIST_SHARDS      = tostring(var.list_shards)
   }
   policy_statements = each.value.statements
 }
@@ -175,6 +176,14 @@ resource "aws_sfn_state_machine" "this" {
 
   tracing_configuration {
     enabled = true
+  }
+
+  lifecycle {
+    # Express keeps no execution history: its log group is the only record of an execution.
+    precondition {
+      condition     = var.state_machine_type != "EXPRESS" || var.state_machine_log_level != "OFF"
+      error_message = "An EXPRESS state machine needs logging: state_machine_log_level must be ALL, ERROR or FATAL."
+    }
   }
 
   tags       = var.tags

@@ -53,7 +53,7 @@ variable "definition_path" {
 }
 
 variable "state_machine_type" {
-  description = "STANDARD (durable, exactly-once, execution history) or EXPRESS (cheaper at volume, at-least-once)."
+  description = "STANDARD (exactly-once starts, execution history; $25 per million transitions, 300 starts/s) or EXPRESS (about $1.30 per million executions, 6,000 starts/s, at-least-once, history only in the logs, which it requires). See docs/cost.md and docs/capacity.md."
   type        = string
   default     = "STANDARD"
 
@@ -64,13 +64,24 @@ variable "state_machine_type" {
 }
 
 variable "state_machine_log_level" {
-  description = "What the state machine logs: ALL, ERROR, FATAL or OFF."
+  description = "What the state machine logs: ALL, ERROR, FATAL or OFF (not with EXPRESS)."
   type        = string
   default     = "ERROR"
 
   validation {
     condition     = contains(["ALL", "ERROR", "FATAL", "OFF"], var.state_machine_log_level)
     error_message = "state_machine_log_level must be ALL, ERROR, FATAL or OFF."
+  }
+}
+
+variable "list_shards" {
+  description = "Partitions of the payments table's listing indexes (payment module output list_shards): the status updates write the payment's by_status shard."
+  type        = number
+  default     = 16
+
+  validation {
+    condition     = var.list_shards >= 1 && var.list_shards <= 64 && floor(var.list_shards) == var.list_shards
+    error_message = "list_shards must be a whole number from 1 to 64."
   }
 }
 

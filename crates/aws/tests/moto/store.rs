@@ -6,8 +6,8 @@ use eventpay_aws::fixtures::{emulator_config, sample_payment, unique};
 use eventpay_aws::schema::create_payments_table;
 use eventpay_aws::{DynamoStore, items};
 use eventpay_core::{
-    CreateOutcome, Payment, PaymentStatus, PaymentStore, StatusUpdate, StoreError, post_ledger,
-    request_fingerprint, update_status,
+    CreateOutcome, ListShards, Payment, PaymentStatus, PaymentStore, StatusUpdate, StoreError,
+    post_ledger, request_fingerprint, update_status,
 };
 use serde_json::json;
 
@@ -163,6 +163,80 @@ async fn lists_newest_first_in_pages_with_a_status_filter() {
     );
     let err = store.list(None, 10, Some("garbage!")).await.unwrap_err();
     assert_eq!((err.code(), err.http_status()), ("invalid_field", 422));
+}
+
+/// Every id of a listing, page by page.
+async fn list_all(
+    store: &DynamoStore,
+    status: Option<PaymentStatus>,
+    limit: u32,
+) -> (Vec<String>, usize) {
+    let (mut ids, mut pages, mut cursor) = (Vec::new(), 0, None::<String>);
+    loop {
+        let page = store.list(status, limit, cursor.as_deref()).await.unwrap();
+        pages += 1;
+        assert!(page.items.len() <= limit as usize);
+        ids.extend(page.items.iter().map(|p| p.payment_id.clone()));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return (ids, pages),
+        }
+    }
+}
+
+#[tokio::test]
+async fn sharded_listing_merges_every_shard_newest_first() {
+    let shards = ListShards::new(4).unwrap();
+    let store = store().await.with_list_shards(shards);
+    let mut all = Vec::new();
+    for i in 0..25 {
+        // Two payments share each second: the id breaks the tie, in every shard alike.
+        let p = sample_payment(&format!("p-{i:02}"), "10.00", t(i / 2));
+        store.create(&p, None, "fp").await.unwrap();
+        all.push(p);
+    }
+    for i in [2, 3, 11, 17, 24] {
+        let before = all[i].clone();
+        all[i]
+            .transition(PaymentStatus::Processing, t(100), None)
+            .unwrap();
+        store.replace(&before, &all[i]).await.unwrap();
+    }
+    let newest_first: Vec<String> = (0..25).rev().map(|i| format!("p-{i:02}")).collect();
+    for limit in [1, 7, 25, 100] {
+        let (ids, pages) = list_all(&store, None, limit).await;
+        assert_eq!(ids, newest_first, "limit {limit}");
+        assert_eq!(pages, 25usize.div_ceil(limit as usize), "limit {limit}");
+    }
+    let (ids, _) = list_all(&store, Some(PaymentStatus::Processing), 2).await;
+    assert_eq!(ids, ["p-24", "p-17", "p-11", "p-03", "p-02"]);
+    let (ids, _) = list_all(&store, Some(PaymentStatus::Pending), 6).await;
+    assert_eq!(ids.len(), 20);
+
+    // The items really are spread: each is in its shard's partitions, status_pk follows status.
+    let client = aws_sdk_dynamodb::Client::new(&emulator_config().await);
+    let scan = client
+        .scan()
+        .table_name(store.table())
+        .send()
+        .await
+        .unwrap();
+    let mut used = std::collections::BTreeSet::new();
+    for item in scan.items() {
+        let id = items::string_attr(item, items::PK).unwrap();
+        let shard = shards.of(id);
+        let status = items::string_attr(item, items::STATUS).unwrap();
+        assert_eq!(
+            items::string_attr(item, items::LIST_PK).unwrap(),
+            format!("ALL#{shard}")
+        );
+        assert_eq!(
+            items::string_attr(item, items::STATUS_PK).unwrap(),
+            format!("{status}#{shard}")
+        );
+        used.insert(shard);
+    }
+    assert!(used.len() > 1, "25 ids in one shard of 4: {used:?}");
 }
 
 #[tokio::test]

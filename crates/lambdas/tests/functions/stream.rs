@@ -41,7 +41,7 @@ fn record(name: &str, seq: &str, keys: Value, new: Option<Value>, old: Option<Va
 }
 
 fn image(p: &Payment) -> Value {
-    dynamodb_json(&items::payment_item(p).unwrap())
+    dynamodb_json(&items::payment_item(p, eventpay_core::ListShards::DEFAULT).unwrap())
 }
 
 fn keys(pk: &str) -> Value {
