@@ -255,7 +255,7 @@ def run(server, page, shots):
     expect(page.locator("[data-testid=matched-settlement]")).to_have_text("4")
     page.locator("[data-testid=test-pattern]").click()
     expect(page.locator("[data-testid=pattern-result]")).to_have_text("matches")
-    page.fill("[data-testid=event-input]", json.dumps({"source": "eventpay.payments", "detail-type": "PaymentCreated", "detail": {"amount_units": 5}}))
+    page.fill("[data-testid=event-input]", json.dumps({"source": "eventpay.payments", "detail-type": "PaymentCreated", "detail": {"base_amount_units": 5}}))
     page.locator("[data-testid=test-pattern]").click()
     expect(page.locator("[data-testid=pattern-result]")).to_have_text("does not match")
     page.fill("[data-testid=pattern-input]", '{"detail": 5}')

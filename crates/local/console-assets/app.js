@@ -363,7 +363,7 @@
   }
 
   // ---------- rules and tools ----------
-  const SAMPLE_EVENT = { version: "0", id: "00000000-0000-4000-8000-000000000000", "detail-type": "PaymentCreated", source: "eventpay.payments", account: "000000000000", time: "2026-01-01T00:00:00Z", region: "local", resources: [], detail: { payment_id: "p-1", status: "PENDING", amount: "12000.00", source_currency: "USD", target_currency: "EUR", amount_units: 12000 } };
+  const SAMPLE_EVENT = { version: "0", id: "00000000-0000-4000-8000-000000000000", "detail-type": "PaymentCreated", source: "eventpay.payments", account: "000000000000", time: "2026-01-01T00:00:00Z", region: "local", resources: [], detail: { payment_id: "p-1", status: "PENDING", amount: "12000.00", source_currency: "USD", target_currency: "EUR", amount_units: 12000, base_currency: "USD", base_amount: "12000.00", base_amount_units: 12000 } };
   const SAMPLE_MACHINE = { StartAt: "Check", States: { Check: { Type: "Choice", Choices: [{ Variable: "$.amount", NumericGreaterThanEquals: 10000, Next: "Big" }], Default: "Small" }, Big: { Type: "Pass", Result: "high-value", ResultPath: "$.class", End: true }, Small: { Type: "Pass", Result: "standard", ResultPath: "$.class", End: true } } };
 
   async function rulesPage({ token }) {
