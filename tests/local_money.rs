@@ -225,59 +225,55 @@ fn no_spelling_of_a_blocked_account_settles() {
 #[test]
 fn a_deterministic_failure_is_not_retried() {
     let (_d, s) = server(&[]);
-    // A change record of a payment that does not exist (as a stray or replayed message would
-    // carry): its settlement finds no payment, which no retry can change.
-    let q = s.quote("USD", "EUR", "10.00");
-    let body = Server::payment_body(q["token"].as_str().unwrap(), "ACC-REAL");
-    let (status, mut image) = s.post("/payments", &body);
-    assert_eq!(status, 202);
-    image["payment_id"] = json!("ghost-1");
-    image["quote_id"] = json!("q-ghost");
-    let record = json!({
-        "event_id": "injected-ghost-1",
-        "event_name": "INSERT",
-        "sequence_number": "1",
-        "payment_id": "ghost-1",
-        "old_image": null,
-        "new_image": image,
+    // MarkProcessing fails once as the core would refuse an illegal move (a failure no retry
+    // can change); queue messages that do not come from the change stream are refused, so the
+    // failure is injected at the task instead.
+    let (status, set) = s.post(
+        "/_local/faults",
+        &json!({"function": "eventpay-update-status", "failures": 1, "error": "Payment.IllegalTransition"}),
+    );
+    assert_eq!(status, 200, "{set}");
+    assert_error(
+        s.post(
+            "/_local/faults",
+            &json!({"function": "eventpay-update-status", "failures": 1, "error": "Nope"}),
+        ),
+        400,
+        "unknown_error",
+    );
+    let id = s.pay("10.00", "ACC-DETERMINISTIC");
+    let p = s.wait_final(&id, Duration::from_secs(15));
+    assert_eq!(p["status"], "FAILED", "{p}");
+    assert!(
+        p["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("Payment.IllegalTransition"),
+        "{p}"
+    );
+    let execution = eventually("the execution to end", Duration::from_secs(15), || {
+        let (_, execs) = s.get("/_local/executions");
+        execs["executions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["status"] != "RUNNING")
+            .map(|e| {
+                s.get(&format!(
+                    "/_local/executions/{}",
+                    e["name"].as_str().unwrap()
+                ))
+                .1
+            })
+            .find(|e| e["input"].as_str().unwrap_or_default().contains(&id))
     });
-    let (status, sent) = s.post_raw(
-        "/_local/queues/eventpay-payments/messages",
-        record.to_string().into_bytes(),
-        None,
-    );
-    if status != 200 {
-        // The runtime refuses messages that do not come from the change stream: nothing runs.
-        return;
-    }
-    let _ = sent;
-    let ghost = eventually(
-        "the ghost payment's execution to end",
-        Duration::from_secs(15),
-        || {
-            let (_, execs) = s.get("/_local/executions");
-            execs["executions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|e| e["status"] != "RUNNING")
-                .map(|e| {
-                    s.get(&format!(
-                        "/_local/executions/{}",
-                        e["name"].as_str().unwrap()
-                    ))
-                    .1
-                })
-                .find(|e| e["input"].as_str().unwrap_or_default().contains("ghost-1"))
-        },
-    );
-    assert_eq!(ghost["status"], "FAILED", "{ghost}");
-    assert_eq!(ghost["error"], "Payment.NotFound", "{ghost}");
-    let scheduled = ghost["events"]
+    assert_eq!(execution["status"], "FAILED", "{execution}");
+    let scheduled = execution["events"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|e| e["type"] == "LambdaFunctionScheduled" || e["type"] == "TaskScheduled")
         .count();
-    assert_eq!(scheduled, 1, "one attempt, no retries: {ghost}");
+    // MarkProcessing once (not retried), then MarkFailed once.
+    assert_eq!(scheduled, 2, "no retries: {execution}");
 }

@@ -48,6 +48,13 @@ pub struct UpArgs {
     /// Days an audit-log entry is kept (the log group's retention on AWS).
     #[arg(long, env = "EVENTPAY_AUDIT_RETENTION_DAYS", default_value_t = 30)]
     audit_retention_days: u64,
+    /// Seconds between passes of the stuck-payment sweeper (it also runs once at start-up).
+    #[arg(long, env = "EVENTPAY_SWEEP_EVERY_SECS", default_value_t = 30)]
+    sweep_every_secs: u64,
+    /// Seconds an accepted payment may go without a settlement execution, nothing in flight
+    /// for it, before the sweeper counts it stuck.
+    #[arg(long, env = "EVENTPAY_STUCK_AFTER_SECS", default_value_t = 60)]
+    stuck_after_secs: u64,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "EVENTPAY_LOG_JSON")]
     log_json: bool,
@@ -99,6 +106,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
             history: Duration::from_secs(args.history_retention_days.saturating_mul(86_400)),
             audit: Duration::from_secs(args.audit_retention_days.saturating_mul(86_400)),
         },
+        sweep_every: Duration::from_secs(args.sweep_every_secs.max(1)),
+        stuck_after: Duration::from_secs(args.stuck_after_secs),
     };
     let data_dir = config.data_dir.clone();
     let banner = Banner::of(&config);

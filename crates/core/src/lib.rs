@@ -52,6 +52,7 @@ pub mod pricing;
 pub mod quote;
 pub mod settlement;
 pub mod shard;
+pub mod sweep;
 pub mod task;
 pub mod token;
 pub mod usecases;

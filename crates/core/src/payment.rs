@@ -228,6 +228,14 @@ pub fn new_payment(
 }
 
 impl Payment {
+    /// The payment's own version: 1 when created, one more with each change. Every change of a
+    /// payment is a status transition ([`Payment::transition`], which the settlement's ledger
+    /// posting makes too), and each appends one history entry, so the history's length numbers
+    /// the changes; a change record's id derives from it ([`crate::change_event_id`]).
+    pub fn version(&self) -> u64 {
+        self.history.len() as u64
+    }
+
     /// Moves to `to`: records it in `history`, sets `updated_at` and, for `REJECTED`/`FAILED`,
     /// `reason`. The same status again is an idempotent no-op; an illegal move is
     /// `IllegalTransition` and changes nothing.

@@ -29,6 +29,13 @@ pub fn event_id(change_event_id: &str) -> String {
         .to_string()
 }
 
+/// The id of a payment's `PaymentCreated` event, which names its settlement execution (the
+/// settlement rule's target starts it under the event's id): the event of the payment's first
+/// version.
+pub fn created_event_id(table_id: &str, payment_id: &str) -> String {
+    event_id(&eventpay_core::change_event_id(table_id, payment_id, 1))
+}
+
 pub fn envelope(
     event: &DomainEvent,
     id: String,

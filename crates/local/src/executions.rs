@@ -254,6 +254,14 @@ pub fn history(conn: &Connection, seq: i64) -> Result<Vec<Value>, LocalError> {
 }
 
 /// DescribeExecution, with `events` as GetExecutionHistory returns them.
+/// The status (`RUNNING`, `SUCCEEDED`, ...) of the execution named `name`, if there is one.
+pub fn status_of(conn: &Connection, name: &str) -> Result<Option<String>, LocalError> {
+    Ok(conn
+        .prepare_cached("SELECT status FROM executions WHERE name = ?1")?
+        .query_row(params![name], |r| r.get(0))
+        .optional()?)
+}
+
 pub fn describe(conn: &Connection, id: &str) -> Result<Option<Value>, LocalError> {
     let name = name_of(id);
     let row = conn

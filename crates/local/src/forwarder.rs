@@ -11,9 +11,12 @@ use crate::{queue, stream};
 pub const CONSUMER: &str = "stream-forwarder";
 const BATCH: i64 = 512;
 
-/// Forwards one batch; busy if records moved.
-pub async fn forward_batch(db: &Db, queue_name: &str) -> Result<Pass, LocalError> {
-    let records = db.read_now(|c| stream::read_after(c, stream::position(c, CONSUMER)?, BATCH))?;
+/// Forwards one batch; busy if records moved. A message's id is `stream-<seq>` (the record's
+/// place in this stream, so a retried forward cannot send it twice); its body's `event_id` is
+/// the change's own id, derived from `table_id`.
+pub async fn forward_batch(db: &Db, queue_name: &str, table_id: &str) -> Result<Pass, LocalError> {
+    let records =
+        db.read_now(|c| stream::read_after(c, table_id, stream::position(c, CONSUMER)?, BATCH))?;
     let Some(last) = records.last().map(|(seq, _)| *seq) else {
         return Ok(Pass::busy(false));
     };
@@ -21,7 +24,7 @@ pub async fn forward_batch(db: &Db, queue_name: &str) -> Result<Pass, LocalError
         .iter()
         .map(|(seq, r)| {
             Ok((
-                r.event_id.clone(),
+                format!("stream-{seq}"),
                 serde_json::to_string(r)?,
                 r.payment_id.clone(),
                 *seq,
@@ -54,14 +57,14 @@ mod tests {
     #[tokio::test]
     async fn forwards_in_order_once() {
         let (_dir, db) = crate::testing::db_with_stream(3).await;
-        assert!(forward_batch(&db, "q").await.unwrap().busy);
+        assert!(forward_batch(&db, "q", "t").await.unwrap().busy);
         assert_eq!(
             count(&db, "SELECT COUNT(*) FROM messages WHERE queue = 'q'").await,
             3
         );
         assert_eq!(count(&db, "SELECT position FROM cursors").await, 3);
         assert!(
-            !forward_batch(&db, "q").await.unwrap().busy,
+            !forward_batch(&db, "q", "t").await.unwrap().busy,
             "nothing is forwarded twice"
         );
         assert_eq!(count(&db, "SELECT COUNT(*) FROM messages").await, 3);

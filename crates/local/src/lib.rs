@@ -23,6 +23,7 @@ pub mod spec;
 pub mod stage;
 pub mod store;
 pub mod stream;
+pub mod sweeper;
 pub mod tasks;
 #[cfg(test)]
 mod testing;

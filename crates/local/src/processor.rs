@@ -4,8 +4,16 @@
 //! deliveries and the deletion of its messages then commit in one transaction. A message that
 //! cannot be processed stays on the queue alone (partial batch failure) and, after
 //! `max_receive_count` receives, goes to the dead-letter queue.
+//!
+//! Every record is checked against the payments table first ([`eventpay_core::verify_change`]):
+//! its id must be the one derived from its table, payment and version, and its images must be the
+//! stored payment at those versions. A message that fails the check (put on the queue by anyone
+//! but the forwarder, e.g. through `POST /_local/queues/.../messages`) is refused: logged with the
+//! reason, counted, and moved to the dead-letter queue at once. It delivers nothing, so it can
+//! never stand for, or deduplicate away, a real change.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rusqlite::Transaction;
 use serde_json::Value;
@@ -20,7 +28,7 @@ use crate::queue::{self, QueueConfig, Received};
 use crate::spec::TargetKind;
 use crate::stage::Pass;
 use crate::workflow::Workflows;
-use eventpay_core::ChangeRecord;
+use eventpay_core::{ChangeRecord, verify_change};
 
 /// Messages per receive: more than SQS's 10, as a Lambda event source mapping with a batching
 /// window hands a function; fewer commits per message under load.
@@ -32,6 +40,25 @@ pub struct Processor {
     pub queue: QueueConfig,
     pub bus: Arc<Bus>,
     pub workflows: Workflows,
+    /// The payments table's id ([`crate::stream::table_id`]): record ids derive from it.
+    pub table_id: Arc<str>,
+}
+
+/// Messages refused since start as not being the change they claim to be (`/_local/figures`).
+pub static REFUSED: AtomicU64 = AtomicU64::new(0);
+
+/// Why a message was not handed off.
+enum Unprocessed {
+    /// Not a change of the payments table: it goes to the dead-letter queue now.
+    Refused(String),
+    /// It could not be processed now: it stays on the queue.
+    Failed(LocalError),
+}
+
+impl From<LocalError> for Unprocessed {
+    fn from(e: LocalError) -> Self {
+        Unprocessed::Failed(e)
+    }
 }
 
 /// A message's deliveries made ready, with its hop for the payment's trace.
@@ -83,20 +110,28 @@ impl Processor {
             });
         }
         let received_at = crate::trace::now_micros();
-        let outcomes: Vec<(Received, Option<Ready>)> = received
-            .into_iter()
-            .map(|msg| {
-                let prepared = self.prepare(&msg, received_at).map_err(|e| {
+        let mut refused = Vec::new();
+        let mut outcomes: Vec<(Received, Option<Ready>)> = Vec::new();
+        for msg in received {
+            match self.prepare(&msg, received_at) {
+                Ok(ready) => outcomes.push((msg, Some(ready))),
+                Err(Unprocessed::Refused(reason)) => {
+                    REFUSED.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(message_id = %msg.message_id, %reason, "message refused: not a change of the payments table; moved to the dead-letter queue");
+                    refused.push(msg.id);
+                }
+                Err(Unprocessed::Failed(e)) => {
                     tracing::warn!(message_id = %msg.message_id, receive_count = msg.receive_count, error = %e, "message failed; it stays on the queue");
-                }).ok();
-                (msg, prepared)
-            })
-            .collect();
+                    outcomes.push((msg, None));
+                }
+            }
+        }
         let cfg = self.queue.clone();
         let started = self
             .db
             .write(move |tx| {
                 queue::dead_letter(tx, &cfg, &exhausted, now)?;
+                queue::dead_letter(tx, &cfg, &refused, now)?;
                 let mut started = Vec::new();
                 for (msg, prepared) in outcomes {
                     hand_off(tx, &cfg, &msg, prepared, now, &mut started)?;
@@ -108,8 +143,15 @@ impl Processor {
         Ok(Pass::busy(true))
     }
 
-    fn prepare(&self, msg: &Received, received_at: i64) -> Result<Ready, LocalError> {
-        let (deliveries, hop) = deliveries(&self.bus, msg, received_at)?;
+    fn prepare(&self, msg: &Received, received_at: i64) -> Result<Ready, Unprocessed> {
+        let record: ChangeRecord = serde_json::from_str(&msg.body)
+            .map_err(|e| Unprocessed::Refused(format!("not a change record: {e}")))?;
+        let stored = self
+            .db
+            .read_now(|c| crate::store::read_payment(c, &record.payment_id))?;
+        verify_change(&record, &self.table_id, stored.as_ref())
+            .map_err(|e| Unprocessed::Refused(e.to_string()))?;
+        let (deliveries, hop) = deliveries(&self.bus, msg, record, received_at)?;
         let prepared = deliveries
             .into_iter()
             .map(|d| self.prepare_delivery(d))
@@ -174,18 +216,14 @@ fn hand_off(
     queue::received_not_deleted(tx, cfg, msg, now)
 }
 
-/// The deliveries a message's change record makes: its event, matched against the rules.
+/// The deliveries a message's (verified) change record makes: its event, matched against the
+/// rules.
 fn deliveries(
     bus: &Bus,
     msg: &Received,
+    record: ChangeRecord,
     received_at: i64,
 ) -> Result<(Vec<Delivery>, crate::trace::Delivered), LocalError> {
-    let record: ChangeRecord = serde_json::from_str(&msg.body).map_err(|e| {
-        LocalError::Corrupt(format!(
-            "message {} is not a change record: {e}",
-            msg.message_id
-        ))
-    })?;
     let event = eventpay_core::event_for_change(record.old_image.as_ref(), &record.new_image);
     let mut hop = crate::trace::Delivered {
         payment_id: record.payment_id.clone(),

@@ -135,6 +135,23 @@ pub fn received_not_deleted(
     Ok(())
 }
 
+/// The payments that a message on `queue` (visible or in flight, not dead-lettered) is for:
+/// changes still on their way. A body that is not JSON names none.
+pub fn payments_on_queue(
+    conn: &Connection,
+    queue: &str,
+) -> Result<std::collections::HashSet<String>, LocalError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT CASE WHEN json_valid(body) THEN json_extract(body, '$.payment_id') END FROM messages WHERE queue = ?1",
+    )?;
+    let rows = stmt.query_map(params![queue], |r| r.get::<_, Option<String>>(0))?;
+    let mut out = std::collections::HashSet::new();
+    for row in rows {
+        out.extend(row?);
+    }
+    Ok(out)
+}
+
 pub fn delete(tx: &Transaction<'_>, id: i64) -> Result<(), LocalError> {
     tx.prepare_cached("DELETE FROM messages WHERE id = ?1")?
         .execute(params![id])?;

@@ -24,6 +24,7 @@ use crate::queue::QueueConfig;
 use crate::retention::{self, Retention};
 use crate::spec::{OPENAPI_FILE, Spec};
 use crate::store::SqliteStore;
+use crate::sweeper::{self, Sweeper};
 use crate::tasks::{Faults, LocalTasks, template_vars};
 use crate::workflow::Workflows;
 use crate::{forwarder, stage};
@@ -40,6 +41,10 @@ pub struct Config {
     pub max_receive_count: u32,
     pub durability: Durability,
     pub retention: Retention,
+    /// How often the stuck-payment sweeper runs (also once at start-up).
+    pub sweep_every: Duration,
+    /// How long an accepted payment may be without an execution, nothing in flight.
+    pub stuck_after: Duration,
 }
 
 pub const PAYMENTS_QUEUE: &str = "eventpay-payments";
@@ -83,6 +88,8 @@ pub struct Runtime {
     tasks: Arc<LocalTasks>,
     app: AppState,
     console: (crate::console::Console, crate::console::Sampler),
+    table_id: Arc<str>,
+    sweeper: Sweeper,
 }
 
 impl Runtime {
@@ -91,6 +98,7 @@ impl Runtime {
         let db = Db::open(&config.data_dir, config.durability)?;
         let signing_key = Arc::new(load_or_create_key(&config.data_dir.join(SIGNING_KEY_FILE))?);
         let wakes = Wakes::default();
+        let table_id: Arc<str> = db.read_now(crate::stream::table_id)?.into();
         let store = SqliteStore::new(db.clone(), wakes.forwarder.clone());
         let queue = QueueConfig {
             name: PAYMENTS_QUEUE.into(),
@@ -118,7 +126,17 @@ impl Runtime {
             queue: queue.clone(),
             bus: Arc::new(Bus::new(spec.rules.clone())),
             workflows: workflows.clone(),
+            table_id: table_id.clone(),
         };
+        let sweeper = Sweeper::new(sweeper::Parts {
+            db: db.clone(),
+            store: store.clone(),
+            notifier: LocalNotifier::new(db.clone()),
+            table_id: table_id.clone(),
+            queue: queue.name.clone(),
+            every: config.sweep_every,
+            stuck_after: config.stuck_after,
+        });
         let app = AppState {
             db: db.clone(),
             store: store.clone(),
@@ -131,6 +149,7 @@ impl Runtime {
             faults,
             wakes: wakes.clone(),
             workflows: workflows.clone(),
+            sweeper: sweeper.clone(),
         };
         let console = crate::console::Console::new(
             db.clone(),
@@ -151,6 +170,8 @@ impl Runtime {
             workflows,
             tasks,
             app,
+            table_id,
+            sweeper,
         })
     }
 
@@ -192,19 +213,25 @@ impl Runtime {
     /// by the stage upstream (or its own timer), until `stop`.
     fn start_stages(&self, stop: &watch::Receiver<bool>) -> TaskTracker {
         let stages = TaskTracker::new();
-        let (db, queue, to_processor) = (
+        let (db, queue, to_processor, table_id) = (
             self.db.clone(),
             self.queue.name.clone(),
             self.wakes.processor.clone(),
+            self.table_id.clone(),
         );
         stages.spawn(stage::run(
             "stream-forwarder",
             self.wakes.forwarder.clone(),
             stop.clone(),
             move || {
-                let (db, queue, to_processor) = (db.clone(), queue.clone(), to_processor.clone());
+                let (db, queue, to_processor, table_id) = (
+                    db.clone(),
+                    queue.clone(),
+                    to_processor.clone(),
+                    table_id.clone(),
+                );
                 async move {
-                    let pass = forwarder::forward_batch(&db, &queue).await?;
+                    let pass = forwarder::forward_batch(&db, &queue, &table_id).await?;
                     if pass.busy {
                         to_processor.notify_one();
                     }
@@ -230,6 +257,16 @@ impl Runtime {
             move || {
                 let db = db.clone();
                 async move { retention::prune(&db, keep).await }
+            },
+        ));
+        let sweeper = self.sweeper.clone();
+        stages.spawn(stage::run(
+            "sweeper",
+            Arc::default(),
+            stop.clone(),
+            move || {
+                let sweeper = sweeper.clone();
+                async move { sweeper.pass().await }
             },
         ));
         let tasks: Arc<dyn eventpay_states::TaskInvoker> = self.tasks.clone();

@@ -70,6 +70,18 @@ fn append_change(
     )
 }
 
+/// The payment as the table holds it now.
+pub fn read_payment(
+    conn: &rusqlite::Connection,
+    payment_id: &str,
+) -> Result<Option<Payment>, LocalError> {
+    let body: Option<String> = conn
+        .prepare_cached("SELECT body FROM payments WHERE payment_id = ?1")?
+        .query_row(params![payment_id], |r| r.get(0))
+        .optional()?;
+    Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+}
+
 /// The payment stored under an idempotency key, if the request bodies' fingerprints agree.
 fn existing(
     key: &str,
@@ -99,6 +111,72 @@ fn decode_cursor(cursor: &str) -> Result<i64, StoreError> {
         .and_then(|n| n.parse::<i64>().ok())
         .filter(|n| *n > 0)
         .ok_or_else(invalid)
+}
+
+impl SqliteStore {
+    /// Appends a PENDING payment's change record again, as it was written at creation (same
+    /// version, so the same derived id): the flow runs for it once more, and whatever already saw
+    /// the change deduplicates it. False (nothing written) if it is no longer PENDING.
+    pub async fn republish(&self, payment_id: &str) -> Result<bool, StoreError> {
+        let id = payment_id.to_owned();
+        let written = self
+            .db
+            .write(move |tx| {
+                let Some(payment) = read_payment(tx, &id)? else {
+                    return Ok(false);
+                };
+                if payment.status != PaymentStatus::Pending {
+                    return Ok(false);
+                }
+                let body = serde_json::to_string(&payment)?;
+                append_change(tx, ChangeKind::Insert, None, &payment, &body)?;
+                Ok(true)
+            })
+            .await
+            .map_err(backend)?;
+        if written {
+            self.stream_wake.notify_one();
+        }
+        Ok(written)
+    }
+}
+
+/// A payment that is not final, as the sweeper looks at it.
+#[derive(Debug, Clone)]
+pub struct Unfinished {
+    pub payment_id: String,
+    pub status: PaymentStatus,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Every payment that is PENDING or PROCESSING (from the status index).
+pub fn unfinished(conn: &rusqlite::Connection) -> Result<Vec<Unfinished>, LocalError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT payment_id, status, json_extract(body, '$.created_at') FROM payments WHERE status IN ('PENDING', 'PROCESSING') ORDER BY status, seq",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (payment_id, status, created_at) = row?;
+        let status = PaymentStatus::parse(&status).ok_or_else(|| {
+            LocalError::Corrupt(format!("payment {payment_id}: status {status:?}"))
+        })?;
+        let created_at = chrono::DateTime::parse_from_rfc3339(&created_at)
+            .map_err(|e| LocalError::Corrupt(format!("payment {payment_id}: created_at: {e}")))?
+            .with_timezone(&chrono::Utc);
+        out.push(Unfinished {
+            payment_id,
+            status,
+            created_at,
+        });
+    }
+    Ok(out)
 }
 
 impl PaymentStore for SqliteStore {
@@ -159,15 +237,8 @@ impl PaymentStore for SqliteStore {
     }
 
     async fn get(&self, payment_id: &str) -> Result<Option<Payment>, StoreError> {
-        let id = payment_id.to_owned();
         self.db
-            .read_now(move |conn| {
-                let body: Option<String> = conn
-                    .prepare_cached("SELECT body FROM payments WHERE payment_id = ?1")?
-                    .query_row(params![id], |r| r.get(0))
-                    .optional()?;
-                Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
-            })
+            .read_now(|conn| read_payment(conn, payment_id))
             .map_err(backend)
     }
 

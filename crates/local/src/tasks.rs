@@ -53,34 +53,34 @@ pub fn template_vars() -> BTreeMap<String, String> {
     ])
 }
 
-/// Remaining injected failures per function name.
+/// Remaining injected failures per function name, with the error they fail with.
 #[derive(Clone, Default)]
-pub struct Faults(Arc<Mutex<HashMap<String, u32>>>);
+pub struct Faults(Arc<Mutex<HashMap<String, (u32, TaskErrorName)>>>);
 
 impl Faults {
-    pub fn set(&self, function: &str, failures: u32) {
+    /// The next `failures` calls of `function` fail with `error` (`Store.Unavailable`, a
+    /// transient error, unless said otherwise).
+    pub fn set(&self, function: &str, failures: u32, error: TaskErrorName) {
         if let Ok(mut map) = self.0.lock() {
-            map.insert(function.to_owned(), failures);
+            map.insert(function.to_owned(), (failures, error));
         }
     }
 
     pub fn snapshot(&self) -> BTreeMap<String, u32> {
         self.0
             .lock()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .map(|m| m.iter().map(|(k, (n, _))| (k.clone(), *n)).collect())
             .unwrap_or_default()
     }
 
-    fn take(&self, function: &str) -> bool {
-        let Ok(mut map) = self.0.lock() else {
-            return false;
-        };
+    fn take(&self, function: &str) -> Option<TaskErrorName> {
+        let mut map = self.0.lock().ok()?;
         match map.get_mut(function) {
-            Some(n) if *n > 0 => {
+            Some((n, error)) if *n > 0 => {
                 *n -= 1;
-                true
+                Some(*error)
             }
-            _ => false,
+            _ => None,
         }
     }
 }
@@ -147,11 +147,11 @@ impl LocalTasks {
                 error: "States.Runtime".into(),
                 cause: format!("function {function:?} is no task of the contract"),
             })?;
-        if self.faults.take(function) {
-            // An injected fault stands for a dependency that is down: a transient failure,
-            // retried by the state machine as a real outage would be.
+        if let Some(error) = self.faults.take(function) {
+            // By default an injected fault stands for a dependency that is down: a transient
+            // failure, retried by the state machine as a real outage would be.
             return Err(failed(TaskFailure::new(
-                TaskErrorName::StoreUnavailable,
+                error,
                 format!("a fault injected through /_local/faults made {function} fail"),
             )));
         }

@@ -184,7 +184,8 @@ pub struct Delivered {
     pub message_id: String,
     pub receive_count: u32,
     pub received_at: i64,
-    /// The change record's event id (`stream-<seq>`); the bus event id derives from it.
+    /// The change record's event id (derived from table, payment and version); the bus event id
+    /// derives from it.
     pub change_id: String,
     pub detail_type: Option<String>,
     pub rules: Vec<String>,

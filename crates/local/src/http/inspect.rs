@@ -15,6 +15,7 @@ use super::error::HttpError;
 use crate::db::now_millis;
 use crate::tasks::FUNCTIONS;
 use crate::{audit, executions, forwarder, notify, queue, retention, stream};
+use eventpay_core::TaskErrorName;
 use eventpay_core::api::{ApiError, parse_body};
 
 const MAX_ROWS: i64 = 1000;
@@ -82,9 +83,15 @@ pub async fn figures(State(app): State<AppState>) -> Result<Response, HttpError>
         "engine": app.workflows.figures(),
         "queue": queue,
         "stream_waiting": stream_waiting,
+        "refused_messages": crate::processor::REFUSED.load(std::sync::atomic::Ordering::Relaxed),
         "database": {"pages": page_count, "free_pages": free_pages, "page_size": page_size},
     }))
     .into_response())
+}
+
+/// The stuck-payment sweeper's findings since start (`crate::sweeper`).
+pub async fn stuck(State(app): State<AppState>) -> Response {
+    Json(app.sweeper.listing()).into_response()
 }
 
 pub async fn queues(State(app): State<AppState>) -> Result<Response, HttpError> {
@@ -147,6 +154,10 @@ pub async fn send_message(
 struct FaultRequest {
     function: String,
     failures: u32,
+    /// A task error name of the contract (`eventpay_core::TaskErrorName`); `Store.Unavailable`
+    /// when absent.
+    #[serde(default)]
+    error: Option<String>,
 }
 
 /// Makes the next `failures` invocations of a settlement function fail.
@@ -162,7 +173,19 @@ pub async fn set_fault(State(app): State<AppState>, body: Body) -> Result<Respon
             ),
         )));
     }
-    app.faults.set(&req.function, req.failures);
+    let error = match req.error.as_deref() {
+        None => TaskErrorName::StoreUnavailable,
+        Some(name) => TaskErrorName::parse(name).ok_or_else(|| {
+            HttpError(ApiError::bad_request(
+                "unknown_error",
+                format!(
+                    "error {name:?} is not one of {}",
+                    TaskErrorName::ALL.map(TaskErrorName::as_str).join(", ")
+                ),
+            ))
+        })?,
+    };
+    app.faults.set(&req.function, req.failures, error);
     Ok(Json(json!({ "faults": app.faults.snapshot() })).into_response())
 }
 

@@ -39,6 +39,7 @@ pub struct AppState {
     pub faults: Faults,
     pub wakes: Wakes,
     pub workflows: Workflows,
+    pub sweeper: crate::sweeper::Sweeper,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .route("/_local/executions/{id}", get(inspect::execution))
         .route("/_local/queues", get(inspect::queues))
         .route("/_local/figures", get(inspect::figures))
+        .route("/_local/stuck", get(inspect::stuck))
         .route(
             "/_local/queues/{name}/messages",
             post(inspect::send_message),
