@@ -274,6 +274,6 @@ fn a_deterministic_failure_is_not_retried() {
         .iter()
         .filter(|e| e["type"] == "LambdaFunctionScheduled" || e["type"] == "TaskScheduled")
         .count();
-    // MarkProcessing once (not retried), then MarkFailed once.
-    assert_eq!(scheduled, 2, "no retries: {execution}");
+    // MarkProcessing once (not retried), then MarkFailed and NotifyFailure once each.
+    assert_eq!(scheduled, 3, "no retries: {execution}");
 }
