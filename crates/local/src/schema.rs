@@ -41,6 +41,7 @@ pub fn migrate(conn: &Connection) -> Result<(), LocalError> {
     ] {
         conn.execute_batch(ddl)?;
     }
+    notify::upgrade(conn)?;
     conn.execute_batch(&format!("PRAGMA user_version = {VERSION};"))?;
     Ok(())
 }
