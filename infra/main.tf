@@ -58,6 +58,7 @@ module "platform" {
   table_stream_arn          = module.payment.table_stream_arn
   data_key_arn              = module.payment.data_key_arn
   subscription_email        = var.subscription_email
+  email_outcomes            = var.email_outcomes
   stream_batch_size         = var.stream_batch_size
   stream_max_retry_attempts = var.stream_max_retry_attempts
   queue_batch_size          = var.queue_batch_size
@@ -87,9 +88,36 @@ module "settlement" {
   table_arn               = module.payment.table_arn
   data_key_arn            = module.payment.data_key_arn
   notifications_topic_arn = module.platform.notifications_topic_arn
+  outcomes_topic_arn      = module.platform.outcomes_topic_arn
   messaging_key_arn       = module.platform.messaging_key_arn
   settlement_rules        = module.platform.settlement_rules
   payment_limit           = var.payment_limit
   blocked_accounts        = var.blocked_accounts
   list_shards             = module.payment.list_shards
+}
+
+# Pre-warming the payments table (docs/capacity.md, 100 -> 1,000 payments/s): a new on-demand
+# table serves 4,000 write units/s at once. The AWS provider used here cannot set warm
+# throughput, so it is an operator step: `terraform output -raw prewarm_command` prints it.
+# Write units per payment at 2 KB items (docs/cost.md): table 10, by_created 6, by_status 10.
+locals {
+  prewarm_writes = {
+    table      = 10 * var.prewarm_payments_per_second
+    by_created = 6 * var.prewarm_payments_per_second
+    by_status  = 10 * var.prewarm_payments_per_second
+  }
+  # Reads: 4 per payment on the table; the on-demand starting point (12,000) if higher, since
+  # warm throughput can only be raised.
+  prewarm_reads = max(12000, 4 * var.prewarm_payments_per_second)
+  prewarm_index_updates = jsonencode([for index in ["by_created", "by_status"] : {
+    Update = {
+      IndexName      = index
+      WarmThroughput = { ReadUnitsPerSecond = local.prewarm_reads, WriteUnitsPerSecond = max(4000, local.prewarm_writes[index]) }
+    }
+  }])
+  prewarm_command = join(" ", [
+    "aws dynamodb update-table --region ${var.region} --table-name ${module.payment.table_name}",
+    "--warm-throughput ReadUnitsPerSecond=${local.prewarm_reads},WriteUnitsPerSecond=${max(4000, local.prewarm_writes.table)}",
+    "--global-secondary-index-updates '${local.prewarm_index_updates}'",
+  ])
 }

@@ -49,6 +49,16 @@ output "notifications_topic_arn" {
   value       = module.platform.notifications_topic_arn
 }
 
+output "outcomes_topic_arn" {
+  description = "ARN of the settlement outcomes topic (attribute status: SETTLED, REJECTED, FAILED): subscribe systems here."
+  value       = module.platform.outcomes_topic_arn
+}
+
+output "prewarm_command" {
+  description = "The AWS CLI command that pre-warms the payments table and its indexes for prewarm_payments_per_second (run it once before a launch or a peak; terraform output -raw prewarm_command)."
+  value       = local.prewarm_command
+}
+
 output "state_machine_arn" {
   description = "ARN of the settlement state machine."
   value       = module.settlement.state_machine_arn

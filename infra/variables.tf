@@ -142,8 +142,31 @@ variable "api_latency_alarm_ms" {
 }
 
 variable "subscription_email" {
-  description = "E-mail address subscribed to the notifications topic (alarms, high-value payments, settlement outcomes)."
+  description = "E-mail address subscribed to the notifications topic (alarms, high-value payments) and to the outcomes topic (the outcomes in email_outcomes)."
   type        = string
+}
+
+variable "email_outcomes" {
+  description = "Settlement outcomes e-mailed to subscription_email (filter policy on the outcomes topic's status attribute): any of SETTLED, REJECTED, FAILED; [] for none."
+  type        = list(string)
+  default     = ["FAILED", "REJECTED"]
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for o in var.email_outcomes : contains(["SETTLED", "REJECTED", "FAILED"], o)]) && length(distinct(var.email_outcomes)) == length(var.email_outcomes)
+    error_message = "email_outcomes must list distinct values of SETTLED, REJECTED and FAILED."
+  }
+}
+
+variable "prewarm_payments_per_second" {
+  description = "Peak payments a second the prewarm_command output pre-warms the payments table and its indexes for (1 to 4000: the table and by_status take 10 write units a payment, and 40,000 a second is the default per-table quota)."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.prewarm_payments_per_second >= 1 && var.prewarm_payments_per_second <= 4000 && floor(var.prewarm_payments_per_second) == var.prewarm_payments_per_second
+    error_message = "prewarm_payments_per_second must be a whole number from 1 to 4000."
+  }
 }
 
 variable "stream_batch_size" {

@@ -99,7 +99,15 @@ fn payment_settles_with_history_and_balanced_ledger() {
             .iter()
             .any(|n| {
                 let m = n["message"].as_str().unwrap();
-                m.contains(&id) && m.contains("SETTLED")
+                // Published to the outcomes topic with the status attribute the e-mail
+                // subscription's filter policy matches on (AWS; locally every outcome is kept).
+                m.contains(&id)
+                    && m.contains("SETTLED")
+                    && n["topic_arn"]
+                        .as_str()
+                        .unwrap()
+                        .ends_with(":eventpay-outcomes")
+                    && n["message_attributes"]["status"]["StringValue"] == "SETTLED"
             })
             .then_some(())
     });

@@ -44,6 +44,13 @@ override_resource {
 }
 
 override_resource {
+  target = aws_sns_topic.outcomes
+  values = {
+    arn = "arn:aws:sns:us-east-1:123456789012:eventpay-test-outcomes"
+  }
+}
+
+override_resource {
   target = aws_cloudwatch_log_group.audit
   values = {
     arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/events/eventpay-test-audit"
@@ -169,6 +176,30 @@ run "wiring" {
     error_message = "The topic needs the e-mail subscription."
   }
 
+  # The outcomes: every one is published to their topic; e-mail only for failures by default.
+  # The notifications topic's subscription stays unfiltered: alarms carry no attributes, and a
+  # filtered subscription drops a message without attributes.
+  assert {
+    condition = (
+      aws_sns_topic_subscription.outcomes_email[0].topic_arn == aws_sns_topic.outcomes.arn
+      && aws_sns_topic_subscription.outcomes_email[0].endpoint == "ops@example.com"
+      && aws_sns_topic_subscription.outcomes_email[0].filter_policy_scope == "MessageAttributes"
+      && jsondecode(aws_sns_topic_subscription.outcomes_email[0].filter_policy) == { status = ["FAILED", "REJECTED"] }
+      && output.email_filter_policy == aws_sns_topic_subscription.outcomes_email[0].filter_policy
+    )
+    error_message = "The outcomes topic's e-mail subscription must be filtered to FAILED and REJECTED on the status attribute."
+  }
+
+  assert {
+    condition     = aws_sns_topic_subscription.email.filter_policy == null || aws_sns_topic_subscription.email.filter_policy == ""
+    error_message = "The notifications topic's e-mail subscription must not be filtered (alarms have no attributes)."
+  }
+
+  assert {
+    condition     = aws_sns_topic.outcomes.kms_master_key_id == module.key.arn && jsondecode(output.iam_policies["outcomes-topic"]).Statement[0].Resource == aws_sns_topic.outcomes.arn
+    error_message = "The outcomes topic is encrypted with the platform key and managed by the account only."
+  }
+
   assert {
     condition     = aws_cloudwatch_metric_alarm.dead_letters["payments-dlq"].dimensions.QueueName == aws_sqs_queue.dlq.name && contains(aws_cloudwatch_metric_alarm.dead_letters["payments-dlq"].alarm_actions, aws_sns_topic.notifications.arn)
     error_message = "A non-empty DLQ must alarm to the topic."
@@ -177,6 +208,40 @@ run "wiring" {
   assert {
     condition     = alltrue([for k in ["stream-forwarder", "processor"] : contains(aws_cloudwatch_metric_alarm.function["${k}-errors"].alarm_actions, aws_sns_topic.notifications.arn)])
     error_message = "Function errors must alarm to the topic."
+  }
+}
+
+run "email_outcomes_are_configurable" {
+  command = plan
+
+  module {
+    source = "./modules/platform"
+  }
+
+  variables {
+    email_outcomes = ["SETTLED", "FAILED", "REJECTED"]
+  }
+
+  assert {
+    condition     = jsondecode(aws_sns_topic_subscription.outcomes_email[0].filter_policy) == { status = ["FAILED", "REJECTED", "SETTLED"] }
+    error_message = "Every listed outcome is in the filter policy."
+  }
+}
+
+run "no_email_outcomes_no_subscription" {
+  command = plan
+
+  module {
+    source = "./modules/platform"
+  }
+
+  variables {
+    email_outcomes = []
+  }
+
+  assert {
+    condition     = length(aws_sns_topic_subscription.outcomes_email) == 0 && output.email_filter_policy == null
+    error_message = "With no e-mailed outcomes the outcomes topic has no e-mail subscription."
   }
 }
 
@@ -192,9 +257,11 @@ run "rejects_bad_values" {
     queue_batch_size   = 11
     stream_batch_size  = 0
     subscription_email = "not-an-address"
+    email_outcomes     = ["FAILED", "FAILED", "PENDING"]
   }
 
   expect_failures = [
+    var.email_outcomes,
     var.max_receive_count,
     var.queue_batch_size,
     var.stream_batch_size,

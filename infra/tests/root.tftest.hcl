@@ -67,6 +67,13 @@ run "whole_deployment" {
     error_message = "The EventBridge and CloudWatch grants of the platform key are tied to this account's rules and alarms."
   }
 
+  # Pre-warming is an operator step (the provider cannot set warm throughput): the exact command,
+  # for 1,000 payments/s by default (docs/capacity.md).
+  assert {
+    condition     = output.prewarm_command == "aws dynamodb update-table --region us-east-1 --table-name ${output.table_name} --warm-throughput ReadUnitsPerSecond=12000,WriteUnitsPerSecond=10000 --global-secondary-index-updates '[{\"Update\":{\"IndexName\":\"by_created\",\"WarmThroughput\":{\"ReadUnitsPerSecond\":12000,\"WriteUnitsPerSecond\":6000}}},{\"Update\":{\"IndexName\":\"by_status\",\"WarmThroughput\":{\"ReadUnitsPerSecond\":12000,\"WriteUnitsPerSecond\":10000}}}]'"
+    error_message = "prewarm_command: ${output.prewarm_command}"
+  }
+
   assert {
     condition     = !contains(keys(output.iam_policies), "apigateway-logs")
     error_message = "Without manage_api_gateway_account (the default) no API Gateway account role is made."
@@ -106,6 +113,17 @@ run "rejects_bad_environment" {
   }
 
   expect_failures = [var.environment]
+}
+
+run "rejects_bad_notification_and_prewarm_settings" {
+  command = plan
+
+  variables {
+    email_outcomes              = ["PENDING"]
+    prewarm_payments_per_second = 0
+  }
+
+  expect_failures = [var.email_outcomes, var.prewarm_payments_per_second]
 }
 
 run "rejects_bad_architecture" {

@@ -12,6 +12,7 @@ variables {
   table_arn               = "arn:aws:dynamodb:us-east-1:123456789012:table/eventpay-test-payments"
   data_key_arn            = "arn:aws:kms:us-east-1:123456789012:key/data"
   notifications_topic_arn = "arn:aws:sns:us-east-1:123456789012:eventpay-test-notifications"
+  outcomes_topic_arn      = "arn:aws:sns:us-east-1:123456789012:eventpay-test-outcomes"
   messaging_key_arn       = "arn:aws:kms:us-east-1:123456789012:key/messaging"
   settlement_rules = {
     settlement = {
@@ -52,7 +53,7 @@ run "wiring" {
       update_status_function_arn = module.function["update-status"].arn
       validate_function_arn      = module.function["validate"].arn
       post_ledger_function_arn   = module.function["post-ledger"].arn
-      notifications_topic_arn    = var.notifications_topic_arn
+      outcomes_topic_arn         = var.outcomes_topic_arn
     }))
     error_message = "The definition is not spec/settlement.asl.json with the ARNs filled in."
   }
@@ -63,8 +64,16 @@ run "wiring" {
   }
 
   assert {
-    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.NotifyOutcome.Parameters.TopicArn == var.notifications_topic_arn
-    error_message = "The notify states must publish to the notifications topic."
+    condition = alltrue([for s in ["NotifyOutcome", "NotifyFailure"] :
+      jsondecode(aws_sfn_state_machine.this.definition).States[s].Parameters.TopicArn == var.outcomes_topic_arn
+      && jsondecode(aws_sfn_state_machine.this.definition).States[s].Parameters.MessageAttributes.status == { DataType = "String", "StringValue.$" = "$.update.status" }
+    ])
+    error_message = "The notify states must publish to the outcomes topic with the status attribute the e-mail filter policy matches."
+  }
+
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role_policy.state_machine.policy).Statement : s.Resource if s.Sid == "PublishOutcomes"] == [[var.outcomes_topic_arn]]
+    error_message = "The workflow may publish to the outcomes topic only."
   }
 
   assert {
@@ -159,6 +168,7 @@ run "rejects_bad_values" {
     state_machine_log_level = "VERBOSE"
     payment_limit           = "fifty"
     notifications_topic_arn = "my-topic"
+    outcomes_topic_arn      = "topic"
     list_shards             = 0
   }
 
@@ -167,6 +177,7 @@ run "rejects_bad_values" {
     var.state_machine_log_level,
     var.payment_limit,
     var.notifications_topic_arn,
+    var.outcomes_topic_arn,
     var.list_shards,
   ]
 }

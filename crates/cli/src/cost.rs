@@ -54,6 +54,79 @@ pub enum Api {
     Http,
 }
 
+/// A settlement outcome, as the workflow's `status` message attribute carries it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Outcome {
+    Settled,
+    Rejected,
+    Failed,
+}
+
+impl Outcome {
+    const ALL: [Outcome; 3] = [Outcome::Settled, Outcome::Rejected, Outcome::Failed];
+
+    fn name(self) -> &'static str {
+        match self {
+            Outcome::Settled => "SETTLED",
+            Outcome::Rejected => "REJECTED",
+            Outcome::Failed => "FAILED",
+        }
+    }
+}
+
+/// The outcomes the e-mail subscription's filter policy lets through (Terraform: email_outcomes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EmailOutcomes(pub std::collections::BTreeSet<Outcome>);
+
+impl EmailOutcomes {
+    /// Terraform's default: the outcomes a person acts on.
+    fn failures() -> Self {
+        EmailOutcomes([Outcome::Rejected, Outcome::Failed].into())
+    }
+
+    /// `["FAILED", "REJECTED"]`, as the Terraform variable is written.
+    fn terraform(&self) -> String {
+        let names: Vec<String> = self
+            .0
+            .iter()
+            .rev()
+            .map(|o| format!("{:?}", o.name()))
+            .collect();
+        format!("[{}]", names.join(", "))
+    }
+}
+
+impl std::fmt::Display for EmailOutcomes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("none");
+        }
+        let names: Vec<&str> = self.0.iter().rev().map(|o| o.name()).collect();
+        f.write_str(&names.join(","))
+    }
+}
+
+/// `FAILED,REJECTED` (any case), `all` or `none`.
+fn email_outcomes(s: &str) -> Result<EmailOutcomes, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "none" | "" => return Ok(EmailOutcomes(Default::default())),
+        "all" => return Ok(EmailOutcomes(Outcome::ALL.into())),
+        _ => {}
+    }
+    s.split(',')
+        .map(|part| {
+            Outcome::ALL
+                .into_iter()
+                .find(|o| o.name().eq_ignore_ascii_case(part.trim()))
+                .ok_or_else(|| {
+                    format!("{part:?} is not SETTLED, REJECTED or FAILED (or use all / none)")
+                })
+        })
+        .collect::<Result<_, _>>()
+        .map(EmailOutcomes)
+}
+
 #[derive(Args, Clone, Debug)]
 pub struct CostArgs {
     /// Payments a month.
@@ -86,9 +159,18 @@ pub struct CostArgs {
     /// Duration of one Express execution in ms (billed in 100 ms increments).
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=300_000))]
     pub workflow_ms: u64,
-    /// E-mail subscriptions of the notifications topic (every settlement outcome is published there).
+    /// E-mail subscriptions of the outcomes topic (every settlement outcome is published there).
     #[arg(long, default_value_t = 1)]
     pub email_subscriptions: u64,
+    /// Outcomes e-mailed to each subscription (Terraform: email_outcomes): a comma-separated list of SETTLED, REJECTED, FAILED, or all, or none.
+    #[arg(long, default_value = "FAILED,REJECTED", value_parser = email_outcomes)]
+    pub email_outcomes: EmailOutcomes,
+    /// Share of payments the business rules reject (an assumption: it prices REJECTED e-mails).
+    #[arg(long, default_value = "0.01", value_parser = share)]
+    pub rejected_share: Decimal,
+    /// Share of payments that end FAILED after the retries (an assumption: it prices FAILED e-mails).
+    #[arg(long, default_value = "0.001", value_parser = share)]
+    pub failed_share: Decimal,
     /// X-Ray sampling: share of requests recorded beyond the first each second (the default rule's 5 %).
     #[arg(long, default_value = "0.05", value_parser = share)]
     pub xray_rate: Decimal,
@@ -389,6 +471,20 @@ pub fn per_payment(args: &CostArgs, path: &WorkflowPath) -> anyhow::Result<PerPa
     })
 }
 
+/// The share of outcomes the e-mail filter policy lets through, from the assumed outcome mix.
+fn emailed_share(args: &CostArgs) -> Decimal {
+    let settled = (Decimal::ONE - args.rejected_share - args.failed_share).max(Decimal::ZERO);
+    args.email_outcomes
+        .0
+        .iter()
+        .map(|o| match o {
+            Outcome::Settled => settled,
+            Outcome::Rejected => args.rejected_share,
+            Outcome::Failed => args.failed_share,
+        })
+        .sum()
+}
+
 fn round(d: Decimal) -> Decimal {
     d.round_dp(2)
 }
@@ -488,10 +584,15 @@ pub fn bill(args: &CostArgs, prices: &PriceTable, path: &WorkflowPath) -> anyhow
     }
 
     let publishes = n * dec(u.sns_publishes);
-    let emails = publishes * dec(args.email_subscriptions);
+    let emailed = emailed_share(args);
+    let emails = (publishes * emailed * dec(args.email_subscriptions)).round();
     line(
         "SNS",
-        format!("{publishes} publishes, {emails} e-mails"),
+        format!(
+            "{publishes} publishes, {emails} e-mails ({}: {} % of outcomes)",
+            args.email_outcomes,
+            (emailed * dec(100)).normalize()
+        ),
         publishes * p("sns_publish") + emails * p("sns_email_delivery"),
     );
 
@@ -534,46 +635,123 @@ pub fn bill(args: &CostArgs, prices: &PriceTable, path: &WorkflowPath) -> anyhow
     })
 }
 
-/// The cheaper choices, each with the bill it gives: what docs/cost.md recommends.
-fn alternatives(args: &CostArgs) -> Vec<(&'static str, CostArgs)> {
+/// What docs/cost.md recommends over $15 per million payments.
+const TARGET_PER_MILLION_USD: u64 = 15;
+
+/// A cheaper choice: the flag that prices it, and how a deployment selects it.
+#[derive(Debug)]
+pub struct Choice {
+    pub flag: String,
+    /// The Terraform setting (`infra/envs/<env>.tfvars`); None when `infra/` cannot deploy it.
+    pub terraform: Option<String>,
+    pub note: &'static str,
+    /// Makes the choice in a copy of the arguments.
+    pub apply: fn(&mut CostArgs),
+}
+
+impl Choice {
+    fn applied_to(&self, args: &CostArgs) -> CostArgs {
+        let mut a = args.clone();
+        (self.apply)(&mut a);
+        a
+    }
+}
+
+/// The cheaper choices open from `args`.
+fn alternatives(args: &CostArgs) -> Vec<Choice> {
     let mut out = Vec::new();
     if args.workflow == Workflow::Standard {
-        out.push((
-            "--workflow express (Terraform state_machine_type = \"EXPRESS\")",
-            CostArgs {
-                workflow: Workflow::Express,
-                ..args.clone()
-            },
-        ));
+        out.push(Choice {
+            flag: "--workflow express".into(),
+            terraform: Some("state_machine_type = \"EXPRESS\"".into()),
+            note: "no execution history in the API; its log group is the record",
+            apply: |a| a.workflow = Workflow::Express,
+        });
     }
-    if args.api == Api::Rest {
-        out.push((
-            "--api http (an HTTP API: needs an authorizer instead of API keys)",
-            CostArgs {
-                api: Api::Http,
-                ..args.clone()
-            },
-        ));
-    }
-    if args.email_subscriptions > 0 {
-        out.push((
-            "--email-subscriptions 0 (no e-mail for every outcome: filter the subscription to failures)",
-            CostArgs {
-                email_subscriptions: 0,
-                ..args.clone()
-            },
-        ));
+    if args.email_subscriptions > 0 && args.email_outcomes.0.contains(&Outcome::Settled) {
+        let failures = EmailOutcomes::failures();
+        out.push(Choice {
+            flag: format!("--email-outcomes {failures}"),
+            terraform: Some(format!("email_outcomes = {}", failures.terraform())),
+            note: "e-mail for the outcomes a person acts on; systems subscribe to the outcomes topic",
+            apply: |a| a.email_outcomes = EmailOutcomes::failures(),
+        });
     }
     if args.arch == Arch::X86_64 {
-        out.push((
-            "--arch arm64",
-            CostArgs {
-                arch: Arch::Arm64,
-                ..args.clone()
-            },
-        ));
+        out.push(Choice {
+            flag: "--arch arm64".into(),
+            terraform: Some("lambda_architecture = \"arm64\"".into()),
+            note: "the default",
+            apply: |a| a.arch = Arch::Arm64,
+        });
+    }
+    if args.api == Api::Rest {
+        out.push(Choice {
+            flag: "--api http".into(),
+            terraform: None,
+            note: "priced only: infra/ deploys a REST API (API keys, usage plans, WAF, request validation)",
+            apply: |a| a.api = Api::Http,
+        });
     }
     out
+}
+
+/// The priced choices and the cheapest deployable configuration, as `run` prints them.
+#[derive(Debug, Default, Serialize)]
+pub struct Cheaper {
+    pub choices: Vec<PricedChoice>,
+    /// Over $15 per million: every deployable choice together, and its Terraform settings.
+    pub cheapest_deployable: Option<Cheapest>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PricedChoice {
+    pub change: String,
+    pub terraform: Option<String>,
+    pub note: &'static str,
+    pub per_million_usd: Decimal,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Cheapest {
+    pub per_million_usd: Decimal,
+    pub flags: String,
+    pub terraform: Vec<String>,
+}
+
+fn cheaper(
+    args: &CostArgs,
+    main: &Bill,
+    prices: &PriceTable,
+    path: &WorkflowPath,
+) -> anyhow::Result<Cheaper> {
+    let choices = alternatives(args);
+    let mut out = Cheaper::default();
+    for c in &choices {
+        out.choices.push(PricedChoice {
+            change: c.flag.clone(),
+            terraform: c.terraform.clone(),
+            note: c.note,
+            per_million_usd: bill(&c.applied_to(args), prices, path)?.per_million_usd,
+        });
+    }
+    let deployable: Vec<&Choice> = choices.iter().filter(|c| c.terraform.is_some()).collect();
+    if main.per_million_usd > dec(TARGET_PER_MILLION_USD) && !deployable.is_empty() {
+        let mut all = args.clone();
+        for c in &deployable {
+            (c.apply)(&mut all);
+        }
+        let flags: Vec<&str> = deployable.iter().map(|c| c.flag.as_str()).collect();
+        out.cheapest_deployable = Some(Cheapest {
+            per_million_usd: bill(&all, prices, path)?.per_million_usd,
+            flags: flags.join(" "),
+            terraform: deployable
+                .iter()
+                .filter_map(|c| c.terraform.clone())
+                .collect(),
+        });
+    }
+    Ok(out)
 }
 
 fn load(args: &CostArgs) -> anyhow::Result<(PriceTable, WorkflowPath)> {
@@ -598,7 +776,7 @@ fn name(v: impl ValueEnum) -> String {
         .unwrap_or_default()
 }
 
-fn render(bill: &Bill, savings: &[(&str, Decimal)]) -> String {
+fn render(bill: &Bill, cheaper: &Cheaper) -> String {
     let mut out = format!(
         "eventpay on AWS, us-east-1 list prices as of {}: {} payments a month, {} workflow, {} API, {} Lambda at {} MB\n\n",
         bill.prices_as_of,
@@ -623,16 +801,41 @@ fn render(bill: &Bill, savings: &[(&str, Decimal)]) -> String {
         "per million",
         format!("${:.2}", bill.per_million_usd)
     ));
-    if !savings.is_empty() {
+    if !cheaper.choices.is_empty() {
         out.push_str("\ncheaper choices (per million payments):\n");
-        for (what, per_million) in savings {
-            out.push_str(&format!("  {what}: ${per_million:.2}\n"));
+        for c in &cheaper.choices {
+            let select = c.terraform.as_deref().map_or_else(
+                || "not deployable by infra/".to_owned(),
+                |t| format!("Terraform {t}"),
+            );
+            out.push_str(&format!(
+                "  {}: ${:.2} ({select}; {})\n",
+                c.change, c.per_million_usd, c.note
+            ));
+        }
+    }
+    if let Some(c) = &cheaper.cheapest_deployable {
+        out.push_str(&format!(
+            "\nover ${TARGET_PER_MILLION_USD} per million: the cheapest configuration infra/ deploys is ${:.2} per million\n  eventpay cost {}\n  in infra/envs/<env>.tfvars:\n",
+            c.per_million_usd, c.flags
+        ));
+        for t in &c.terraform {
+            out.push_str(&format!("    {t}\n"));
+        }
+        if c.per_million_usd > dec(TARGET_PER_MILLION_USD) {
+            out.push_str(
+                "  the rest is per-payment work (DynamoDB writes, KMS, events): docs/cost.md\n",
+            );
         }
     }
     out
 }
 
 pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
+    if args.rejected_share + args.failed_share > Decimal::ONE {
+        eprintln!("eventpay cost: --rejected-share and --failed-share add up to more than 1");
+        return Ok(ExitCode::from(2));
+    }
     let (prices, path) = match load(&args) {
         Ok(v) => v,
         Err(e) => {
@@ -641,19 +844,13 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let main = bill(&args, &prices, &path)?;
-    let mut savings = Vec::new();
-    for (what, alt) in alternatives(&args) {
-        savings.push((what, bill(&alt, &prices, &path)?.per_million_usd));
-    }
+    let cheaper = cheaper(&args, &main, &prices, &path)?;
     if args.json {
         let mut v = serde_json::to_value(&main)?;
-        v["cheaper"] = savings
-            .iter()
-            .map(|(what, usd)| serde_json::json!({"change": what, "per_million_usd": usd}))
-            .collect();
+        v["cheaper"] = serde_json::to_value(&cheaper)?;
         print_line(&serde_json::to_string_pretty(&v)?)?;
     } else {
-        print_line(render(&main, &savings).trim_end())?;
+        print_line(render(&main, &cheaper).trim_end())?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -778,12 +975,13 @@ mod tests {
     //   SQS          9e6 + 657,000 idle = 9,657,000 * 0.0000004                 =   3.86
     //   EventBridge  3e6 * 0.000001                                            =   3.00
     //   Standard     6e6 * 0.000025                                            = 150.00
-    //   SNS          1e6 * 0.0000005 + 1e6 * 0.00002                           =  20.50
+    //   SNS          1e6 * 0.0000005 = 0.50; e-mails for FAILED and REJECTED only:
+    //                1e6 * (0.001 + 0.01) = 11,000 * 0.00002 = 0.22                =   0.72
     //   Logs         2048e6 B = 1.9073486 GB * 0.50                            =   0.95
     //   KMS          2e6 * 0.000003 + 5 * 1.00                                 =  11.00
     //   X-Ray        roots 10e6; reservoir 2,628,000; 2,628,000 + 7,372,000 * 0.05
     //                = 2,996,600 * 0.000005                                    =  14.98
-    //   total                                                                  = 232.04
+    //   total                                                                  = 212.26
     #[test]
     fn a_million_payments_standard_by_hand() {
         let b = bill_of(&["--payments-per-month", "1000000"]);
@@ -794,22 +992,45 @@ mod tests {
         assert_eq!(line(&b, "SQS"), d("3.86"));
         assert_eq!(line(&b, "EventBridge"), d("3.00"));
         assert_eq!(line(&b, "Step Functions"), d("150.00"));
-        assert_eq!(line(&b, "SNS"), d("20.50"));
+        assert_eq!(line(&b, "SNS"), d("0.72"));
         assert_eq!(line(&b, "CloudWatch Logs"), d("0.95"));
         assert_eq!(line(&b, "KMS"), d("11.00"));
         assert_eq!(line(&b, "X-Ray"), d("14.98"));
-        assert_eq!(b.total_usd, d("232.04"));
-        assert_eq!(b.per_million_usd, d("232.04"));
+        assert_eq!(b.total_usd, d("212.26"));
+        assert_eq!(b.per_million_usd, d("212.26"));
+    }
+
+    // Every outcome e-mailed (the design before the filter policy): 1e6 e-mails * 0.00002 = 20.00
+    // + 0.50 publishes = 20.50; total 212.26 - 0.72 + 20.50 = 232.04. No subscription: 0.50.
+    #[test]
+    fn the_e_mail_line_follows_the_filter_policy() {
+        let all = bill_of(&["--email-outcomes", "all"]);
+        assert_eq!(line(&all, "SNS"), d("20.50"));
+        assert_eq!(all.total_usd, d("232.04"));
+        let none = bill_of(&["--email-outcomes", "none"]);
+        assert_eq!(line(&none, "SNS"), d("0.50"));
+        // 5 % rejected, FAILED not e-mailed: 50,000 e-mails = 1.00.
+        let rejected = bill_of(&["--email-outcomes", "rejected", "--rejected-share", "0.05"]);
+        assert_eq!(line(&rejected, "SNS"), d("1.50"));
+        assert_eq!(
+            email_outcomes("FAILED,rejected").unwrap(),
+            EmailOutcomes::failures()
+        );
+        assert!(email_outcomes("PENDING").is_err());
+        assert_eq!(
+            EmailOutcomes::failures().terraform(),
+            r#"["FAILED", "REJECTED"]"#
+        );
     }
 
     // The same volume as Express (300 ms, 64 MB):
     //   1e6 * 0.000001 = 1.00; GB-s 1e6 * 0.0625 * 0.3 = 18,750 * 0.00001667 = 0.3125625 → 1.31
-    //   total 232.04 - 150.00 + 1.31 = 83.35
+    //   total 212.26 - 150.00 + 1.31 = 63.57
     #[test]
     fn a_million_payments_express_by_hand() {
         let b = bill_of(&["--payments-per-month", "1000000", "--workflow", "express"]);
         assert_eq!(line(&b, "Step Functions"), d("1.31"));
-        assert_eq!(b.total_usd, d("83.35"));
+        assert_eq!(b.total_usd, d("63.57"));
     }
 
     // 2,592,000,000 payments (1,000/s for 30 days), Standard,
@@ -868,21 +1089,54 @@ mod tests {
 
     #[test]
     fn the_cheaper_choices_are_offered_and_cheaper() {
-        let a = args(&[]);
+        let a = args(&["--email-outcomes", "all", "--arch", "x86_64"]);
         let (prices, path) = load(&a).unwrap();
-        let base = bill(&a, &prices, &path).unwrap().per_million_usd;
-        let alts = alternatives(&a);
-        assert_eq!(alts.len(), 3);
-        for (what, alt) in alts {
-            assert!(
-                bill(&alt, &prices, &path).unwrap().per_million_usd < base,
-                "{what}"
-            );
+        let main = bill(&a, &prices, &path).unwrap();
+        let c = cheaper(&a, &main, &prices, &path).unwrap();
+        let flags: Vec<&str> = c.choices.iter().map(|c| c.change.as_str()).collect();
+        assert_eq!(
+            flags,
+            [
+                "--workflow express",
+                "--email-outcomes FAILED,REJECTED",
+                "--arch arm64",
+                "--api http"
+            ]
+        );
+        for choice in &c.choices {
+            assert!(choice.per_million_usd < main.per_million_usd, "{choice:?}");
         }
-        let text = render(&bill(&a, &prices, &path).unwrap(), &[("x", d("1"))]);
+        // Over $15: every deployable choice together, with its Terraform settings (HTTP is not
+        // deployable by infra/, so it is priced but left out).
+        let all = c.cheapest_deployable.as_ref().unwrap();
+        let by_hand = bill_of(&["--workflow", "express"]).per_million_usd;
+        assert_eq!(all.per_million_usd, by_hand);
+        assert_eq!(
+            all.terraform,
+            [
+                r#"state_machine_type = "EXPRESS""#,
+                r#"email_outcomes = ["FAILED", "REJECTED"]"#,
+                r#"lambda_architecture = "arm64""#
+            ]
+        );
+        let text = render(&main, &c);
         assert!(
-            text.contains("per million") && text.contains("Step Functions"),
+            text.contains("the cheapest configuration infra/ deploys")
+                && text.contains("state_machine_type = \"EXPRESS\"")
+                && text.contains("not deployable by infra/"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_defaults_offer_express_and_http() {
+        let a = args(&[]);
+        let (prices, path) = load(&a).unwrap();
+        let main = bill(&a, &prices, &path).unwrap();
+        let c = cheaper(&a, &main, &prices, &path).unwrap();
+        assert_eq!(c.choices.len(), 2);
+        let all = c.cheapest_deployable.unwrap();
+        assert_eq!(all.per_million_usd, d("63.57"));
+        assert_eq!(all.flags, "--workflow express");
     }
 }

@@ -42,6 +42,7 @@ pub fn migrate(conn: &Connection) -> Result<(), LocalError> {
         conn.execute_batch(ddl)?;
     }
     stream::init_table_id(conn)?;
+    notify::upgrade(conn)?;
     conn.execute_batch(&format!("PRAGMA user_version = {VERSION};"))?;
     Ok(())
 }

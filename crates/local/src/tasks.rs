@@ -13,7 +13,7 @@ use eventpay_states::{TaskError, TaskInvoker};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::notify::LocalNotifier;
+use crate::notify::{Attributes, LocalNotifier, Publish};
 use crate::store::SqliteStore;
 
 pub const REGION: &str = "local";
@@ -30,8 +30,14 @@ pub fn function_arn(name: &str) -> String {
     format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}")
 }
 
+/// The notifications topic: alarms on AWS, and the high-value rule.
 pub fn topic_arn() -> String {
     format!("arn:aws:sns:{REGION}:{ACCOUNT}:eventpay-notifications")
+}
+
+/// The outcomes topic: the settlement workflow's publishes, each with its `status` attribute.
+pub fn outcomes_topic_arn() -> String {
+    format!("arn:aws:sns:{REGION}:{ACCOUNT}:eventpay-outcomes")
 }
 
 /// Service integrations the runtime serves itself (not Lambda functions).
@@ -49,7 +55,7 @@ pub fn template_vars() -> BTreeMap<String, String> {
         ),
         ("validate_function_arn".into(), function_arn(VALIDATE)),
         ("post_ledger_function_arn".into(), function_arn(POST_LEDGER)),
-        ("notifications_topic_arn".into(), topic_arn()),
+        ("outcomes_topic_arn".into(), outcomes_topic_arn()),
     ])
 }
 
@@ -96,11 +102,12 @@ pub struct LocalTasks {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct PublishInput {
-    #[allow(dead_code)]
     topic_arn: String,
     #[serde(default)]
     subject: Option<String>,
     message: Value,
+    #[serde(default)]
+    message_attributes: Attributes,
 }
 
 fn task_error(e: StoreError) -> TaskError {
@@ -122,13 +129,24 @@ impl LocalTasks {
     async fn call(&self, resource: &str, input: Value) -> Result<Value, TaskError> {
         if resource == SNS_PUBLISH {
             let p: PublishInput = serde_json::from_value(input).map_err(bad_input)?;
+            if ![topic_arn(), outcomes_topic_arn()].contains(&p.topic_arn) {
+                return Err(TaskError {
+                    error: "SNS.NotFoundException".into(),
+                    cause: format!("Topic does not exist: {}", p.topic_arn),
+                });
+            }
             let message = match p.message {
                 Value::String(s) => s,
                 other => other.to_string(),
             };
             let id = self
                 .notifier
-                .publish_one(p.subject.as_deref(), &message, None)
+                .publish_one(Publish {
+                    topic: &p.topic_arn,
+                    subject: p.subject.as_deref(),
+                    message: &message,
+                    attributes: &p.message_attributes,
+                })
                 .await
                 .map_err(task_error)?;
             return Ok(json!({ "MessageId": id }));
@@ -168,5 +186,62 @@ impl TaskInvoker for LocalTasks {
         input: Value,
     ) -> Pin<Box<dyn Future<Output = Result<Value, TaskError>> + Send + 'a>> {
         Box::pin(self.call(resource, input))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{Db, Durability};
+
+    fn tasks(db: &Db) -> LocalTasks {
+        LocalTasks {
+            store: SqliteStore::new(db.clone(), Arc::new(tokio::sync::Notify::new())),
+            notifier: LocalNotifier::new(db.clone()),
+            policy: Arc::new(SettlementPolicy::default()),
+            faults: Faults::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_publish_keeps_its_topic_and_message_attributes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Durability::Normal).unwrap();
+        let input = json!({
+            "TopicArn": outcomes_topic_arn(),
+            "Subject": "Payment FAILED",
+            "Message": "Payment p-1 is FAILED.",
+            "MessageAttributes": {"status": {"DataType": "String", "StringValue": "FAILED"}}
+        });
+        let out = tasks(&db).call(SNS_PUBLISH, input).await.unwrap();
+        assert!(out["MessageId"].is_string());
+        crate::notify::insert_for_test(&db).await;
+        let rows = db.read(|c| crate::notify::list(c, 10)).await.unwrap();
+        assert_eq!(rows.len(), 2);
+        // Newest first: the high-value rule's message has no attributes.
+        assert_eq!(rows[0]["topic_arn"], topic_arn());
+        assert_eq!(rows[0]["message_attributes"], json!({}));
+        assert_eq!(rows[1]["topic_arn"], outcomes_topic_arn());
+        assert_eq!(
+            rows[1]["message_attributes"]["status"],
+            json!({"DataType": "String", "StringValue": "FAILED"})
+        );
+    }
+
+    #[tokio::test]
+    async fn a_publish_to_an_unknown_topic_or_with_a_bad_attribute_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Durability::Normal).unwrap();
+        let t = tasks(&db);
+        let unknown = json!({"TopicArn": "arn:aws:sns:local:000000000000:other", "Message": "m"});
+        let err = t.call(SNS_PUBLISH, unknown).await.unwrap_err();
+        assert_eq!(err.error, "SNS.NotFoundException");
+        let bad = json!({"TopicArn": outcomes_topic_arn(), "Message": "m",
+                         "MessageAttributes": {"status": {"DataType": "String"}}});
+        let err = t.call(SNS_PUBLISH, bad).await.unwrap_err();
+        assert_eq!(
+            err.error,
+            TaskFailure::new(TaskErrorName::InvalidInput, "").name()
+        );
     }
 }

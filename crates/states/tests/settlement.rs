@@ -13,7 +13,7 @@ use std::sync::Mutex;
 const UPDATE: &str = "arn:aws:lambda:eu-west-1:123456789012:function:update-status";
 const VALIDATE: &str = "arn:aws:lambda:eu-west-1:123456789012:function:validate";
 const LEDGER: &str = "arn:aws:lambda:eu-west-1:123456789012:function:post-ledger";
-const TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:notifications";
+const TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:outcomes";
 
 fn machine() -> StateMachine {
     let path = concat!(
@@ -25,7 +25,7 @@ fn machine() -> StateMachine {
         .replace("${update_status_function_arn}", UPDATE)
         .replace("${validate_function_arn}", VALIDATE)
         .replace("${post_ledger_function_arn}", LEDGER)
-        .replace("${notifications_topic_arn}", TOPIC);
+        .replace("${outcomes_topic_arn}", TOPIC);
     StateMachine::parse(&text).unwrap()
 }
 
@@ -125,7 +125,8 @@ async fn approved_payment_settles() {
     let sns = calls.last().unwrap();
     assert_eq!(
         sns.1,
-        json!({"TopicArn": TOPIC, "Subject": "Payment SETTLED", "Message": "Payment p-1 is SETTLED."})
+        json!({"TopicArn": TOPIC, "Subject": "Payment SETTLED", "Message": "Payment p-1 is SETTLED.",
+               "MessageAttributes": {"status": {"DataType": "String", "StringValue": "SETTLED"}}})
     );
     let t = types(&history);
     assert_eq!(
@@ -162,7 +163,13 @@ async fn rejected_payment_is_marked_rejected() {
     assert!(calls.iter().all(|c| c.0 != LEDGER));
     let rejected = calls.iter().find(|c| c.1["status"] == "REJECTED").unwrap();
     assert_eq!(rejected.1["reason"], "over the per-payment limit");
-    assert_eq!(calls.last().unwrap().1["Subject"], "Payment REJECTED");
+    let sns = &calls.last().unwrap().1;
+    assert_eq!(sns["Subject"], "Payment REJECTED");
+    // The e-mail subscription's filter policy matches on this attribute.
+    assert_eq!(
+        sns["MessageAttributes"]["status"]["StringValue"],
+        "REJECTED"
+    );
 }
 
 #[tokio::test]
@@ -180,6 +187,9 @@ async fn failing_task_retries_then_marks_failed() {
         failed.1["reason"],
         "Lambda.ServiceException: ledger database unavailable"
     );
+    let sns = &calls.last().unwrap().1;
+    assert_eq!(sns["TopicArn"], TOPIC);
+    assert_eq!(sns["MessageAttributes"]["status"]["StringValue"], "FAILED");
     assert_eq!(types(&history).last(), Some(&"ExecutionFailed"));
 }
 

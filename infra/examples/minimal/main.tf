@@ -76,6 +76,7 @@ module "settlement" {
   table_arn               = module.payment.table_arn
   data_key_arn            = module.payment.data_key_arn
   notifications_topic_arn = module.platform.notifications_topic_arn
+  outcomes_topic_arn      = module.platform.outcomes_topic_arn
   messaging_key_arn       = module.platform.messaging_key_arn
   settlement_rules        = module.platform.settlement_rules
 }

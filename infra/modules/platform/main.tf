@@ -330,3 +330,38 @@ resource "aws_sns_topic_subscription" "email" {
   protocol  = "email"
   endpoint  = var.subscription_email
 }
+
+# The settlement workflow's outcomes, one message per payment, each with the attribute `status`
+# (SETTLED, REJECTED or FAILED). A topic of their own because SNS filters on message attributes
+# and a filtered subscription drops every message without attributes: alarms and the high-value
+# rule (which cannot set any) stay on the notifications topic, unfiltered. Systems subscribe a
+# queue here for every outcome; people get e-mail for the outcomes in var.email_outcomes only.
+resource "aws_sns_topic" "outcomes" {
+  name              = "${var.name_prefix}-outcomes"
+  kms_master_key_id = module.key.arn
+  tags              = var.tags
+}
+
+locals {
+  # Publishers are this account's principals allowed by their own IAM policy (the workflow's role).
+  outcomes_topic_policy = {
+    Version   = "2012-10-17"
+    Statement = [merge(local.topic_policy.Statement[0], { Resource = aws_sns_topic.outcomes.arn })]
+  }
+  email_filter_policy = { status = sort(var.email_outcomes) }
+}
+
+resource "aws_sns_topic_policy" "outcomes" {
+  arn    = aws_sns_topic.outcomes.arn
+  policy = jsonencode(local.outcomes_topic_policy)
+}
+
+resource "aws_sns_topic_subscription" "outcomes_email" {
+  count = length(var.email_outcomes) > 0 ? 1 : 0
+
+  topic_arn           = aws_sns_topic.outcomes.arn
+  protocol            = "email"
+  endpoint            = var.subscription_email
+  filter_policy_scope = "MessageAttributes"
+  filter_policy       = jsonencode(local.email_filter_policy)
+}

@@ -28,6 +28,16 @@ output "notifications_topic_arn" {
   value       = aws_sns_topic.notifications.arn
 }
 
+output "outcomes_topic_arn" {
+  description = "ARN of the settlement outcomes topic (encrypted with messaging_key_arn); each message has the attribute `status`."
+  value       = aws_sns_topic.outcomes.arn
+}
+
+output "email_filter_policy" {
+  description = "Filter policy of the outcomes topic's e-mail subscription (JSON); null when email_outcomes is empty."
+  value       = length(var.email_outcomes) > 0 ? jsonencode(local.email_filter_policy) : null
+}
+
 output "messaging_key_arn" {
   description = "KMS key of the queues and the notifications topic; publishers to the topic need it."
   value       = module.key.arn
@@ -94,5 +104,6 @@ output "iam_policies" {
     "platform-key"     = module.key.policy_json
     "audit-log"        = jsonencode(local.audit_log_policy)
     "topic"            = jsonencode(local.topic_policy)
+    "outcomes-topic"   = jsonencode(local.outcomes_topic_policy)
   }
 }

@@ -82,6 +82,18 @@ variable "subscription_email" {
   }
 }
 
+variable "email_outcomes" {
+  description = "Settlement outcomes e-mailed to subscription_email (a filter policy on the outcomes topic's `status` attribute): any of SETTLED, REJECTED, FAILED; [] for none. Every outcome is still published to the outcomes topic."
+  type        = list(string)
+  default     = ["FAILED", "REJECTED"]
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for o in var.email_outcomes : contains(["SETTLED", "REJECTED", "FAILED"], o)]) && length(distinct(var.email_outcomes)) == length(var.email_outcomes)
+    error_message = "email_outcomes must list distinct values of SETTLED, REJECTED and FAILED."
+  }
+}
+
 variable "stream_batch_size" {
   description = "Stream records per forwarder invocation (1 to 10000)."
   type        = number

@@ -1,5 +1,5 @@
 # Settlement: the state machine of spec/settlement.asl.json, with the ARNs of its task functions
-# and of the notifications topic injected by templatefile(), started by the platform's settlement
+# and of the outcomes topic injected by templatefile(), started by the platform's settlement
 # rules through a role that may only start executions of this state machine.
 
 data "aws_caller_identity" "current" {}
@@ -112,10 +112,10 @@ locals {
         Resource = concat(local.task_function_arns, [for a in local.task_function_arns : "${a}:*"])
       },
       {
-        Sid      = "Notify"
+        Sid      = "PublishOutcomes"
         Effect   = "Allow"
         Action   = ["sns:Publish"]
-        Resource = [var.notifications_topic_arn]
+        Resource = [var.outcomes_topic_arn]
       },
       {
         Sid      = "EncryptNotifications"
@@ -165,7 +165,7 @@ resource "aws_sfn_state_machine" "this" {
     update_status_function_arn = module.function["update-status"].arn
     validate_function_arn      = module.function["validate"].arn
     post_ledger_function_arn   = module.function["post-ledger"].arn
-    notifications_topic_arn    = var.notifications_topic_arn
+    outcomes_topic_arn         = var.outcomes_topic_arn
   })
 
   logging_configuration {

@@ -101,7 +101,7 @@ variable "data_key_arn" {
 }
 
 variable "notifications_topic_arn" {
-  description = "ARN of the notifications topic (platform module)."
+  description = "ARN of the notifications topic, where the module's alarms go (platform module)."
   type        = string
 
   validation {
@@ -110,8 +110,18 @@ variable "notifications_topic_arn" {
   }
 }
 
+variable "outcomes_topic_arn" {
+  description = "ARN of the outcomes topic the workflow publishes each payment's outcome to, with the attribute `status` (platform module)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:sns:", var.outcomes_topic_arn))
+    error_message = "outcomes_topic_arn must be an SNS topic ARN."
+  }
+}
+
 variable "messaging_key_arn" {
-  description = "KMS key of the notifications topic (platform module)."
+  description = "KMS key of the notifications and outcomes topics (platform module)."
   type        = string
 }
 
