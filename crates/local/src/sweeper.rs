@@ -210,13 +210,23 @@ impl Sweeper {
             return format!("already {}: nothing changed", result.status);
         }
         let (subject, message) = final_status_notification(payment_id, result.status);
-        let dedupe = format!("sweeper/{payment_id}");
-        match self
-            .parts
-            .notifier
-            .publish_one(Some(&subject), &message, Some(&dedupe))
-            .await
-        {
+        // Published as the workflow's failure step does: to the outcomes topic, with the
+        // `status` attribute its e-mail filter policy reads.
+        let attributes = crate::notify::Attributes::from([(
+            "status".to_owned(),
+            crate::notify::Attribute {
+                data_type: "String".into(),
+                string_value: result.status.to_string(),
+            },
+        )]);
+        let topic = crate::tasks::outcomes_topic_arn();
+        let publish = crate::notify::Publish {
+            topic: &topic,
+            subject: Some(&subject),
+            message: &message,
+            attributes: &attributes,
+        };
+        match self.parts.notifier.publish_one(publish).await {
             Ok(_) => "marked FAILED and notified".to_owned(),
             Err(e) => format!("marked FAILED; the notification failed: {e}"),
         }
