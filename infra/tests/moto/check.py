@@ -111,9 +111,18 @@ machines = {m["name"]: m for m in sfn.list_state_machines()["stateMachines"]}
 apis = [a for a in apigw.get_rest_apis()["items"] if a["name"] == f"{PREFIX}-api"]
 groups = [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"] if PREFIX in g["logGroupName"]]
 if present:
-    expect(topics == {"notifications"}, "the notifications topic exists")
-    topic_arn = f"arn:aws:sns:us-east-1:123456789012:{PREFIX}-notifications"
-    expect(bool(sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"].get("KmsMasterKeyId")), "the topic is encrypted with KMS")
+    expect(topics == {"notifications", "outcomes"}, f"the notifications and outcomes topics exist ({sorted(topics)})")
+    for topic in sorted(topics):
+        topic_arn = f"arn:aws:sns:us-east-1:123456789012:{PREFIX}-{topic}"
+        expect(bool(sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"].get("KmsMasterKeyId")),
+               f"the {topic} topic is encrypted with KMS")
+    if "outcomes" in topics:
+        outcomes_arn = f"arn:aws:sns:us-east-1:123456789012:{PREFIX}-outcomes"
+        subs = sns.list_subscriptions_by_topic(TopicArn=outcomes_arn)["Subscriptions"]
+        policies = [sns.get_subscription_attributes(SubscriptionArn=s["SubscriptionArn"])["Attributes"].get("FilterPolicy")
+                    for s in subs if s["Protocol"] == "email" and s["SubscriptionArn"].startswith("arn:")]
+        expect(any(p and json.loads(p).get("status") for p in policies),
+               f"the outcomes e-mail subscription filters on status ({policies})")
     expect(f"{PREFIX}-settlement" in machines, "the settlement state machine exists")
     if f"{PREFIX}-settlement" in machines:
         sm = sfn.describe_state_machine(stateMachineArn=machines[f"{PREFIX}-settlement"]["stateMachineArn"])
