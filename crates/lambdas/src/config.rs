@@ -6,6 +6,9 @@ use eventpay_core::{Decimal, ListShards, PricingPolicy, RateTable, SettlementPol
 
 /// DynamoDB payments table name.
 pub const TABLE: &str = "EVENTPAY_TABLE";
+/// DynamoDB payments table ARN (processor): the table id change record ids derive from, as
+/// the stream forwarder reads it from the stream ARN.
+pub const TABLE_ARN: &str = "EVENTPAY_TABLE_ARN";
 /// KMS key (id, ARN or alias) of the HMAC key that signs quotes.
 pub const QUOTE_KEY_ID: &str = "EVENTPAY_QUOTE_KEY_ID";
 /// Quote lifetime in seconds (default 300, as the local runtime).

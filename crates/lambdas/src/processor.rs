@@ -1,11 +1,22 @@
 //! The queue consumer: each SQS message holds a `ChangeRecord`; its event (the core's
 //! `event_for_change`) is published to the event bus. With `ReportBatchItemFailures`, a message
 //! that cannot be read or published fails alone and the rest of the batch is deleted.
+//!
+//! Every record is first checked against the payments table (the core's `verify_change`, as the
+//! local processor does): a message that does not come from the change stream — wrong id, images
+//! the table never held — publishes nothing and fails, so the queue's redrive policy moves it to
+//! the DLQ instead of it passing for a real change.
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use aws_lambda_events::streams::{SqsBatchItemFailure, SqsEventResponse};
-use eventpay_aws::{EventPublisher, OutgoingEvent};
-use eventpay_core::{ChangeRecord, event_for_change};
+use eventpay_aws::{DynamoStore, EventPublisher, OutgoingEvent};
+use eventpay_core::{ChangeRecord, PaymentStore, event_for_change, verify_change};
+
+/// The table messages are checked against: its store and its id (the table ARN).
+pub struct Table {
+    pub store: DynamoStore,
+    pub arn: String,
+}
 
 fn failure(message_id: String) -> SqsBatchItemFailure {
     let mut f = SqsBatchItemFailure::default();
@@ -14,18 +25,30 @@ fn failure(message_id: String) -> SqsBatchItemFailure {
 }
 
 /// The event a message asks for: `Ok(None)` when the change publishes nothing (e.g. a ledger
-/// posting), `Err` for a message that is not a change record.
-fn event_of(
+/// posting), `Err` for a message that is not a change record of the table.
+async fn event_of(
+    table: &Table,
     message: &SqsMessage,
 ) -> Result<Option<(eventpay_core::DomainEvent, ChangeRecord)>, String> {
     let body = message.body.as_deref().ok_or("the message has no body")?;
     let record: ChangeRecord =
         serde_json::from_str(body).map_err(|e| format!("not a change record: {e}"))?;
+    let stored = table
+        .store
+        .get(&record.new_image.payment_id)
+        .await
+        .map_err(|e| format!("the payments table cannot be read: {e}"))?;
+    verify_change(&record, &table.arn, stored.as_ref())
+        .map_err(|e| format!("refused change record {}: {e}", record.event_id))?;
     Ok(event_for_change(record.old_image.as_ref(), &record.new_image).map(|e| (e, record)))
 }
 
 /// Publishes the events of an SQS batch; the response lists the message ids that failed.
-pub async fn process(publisher: &EventPublisher, event: &SqsEvent) -> SqsEventResponse {
+pub async fn process(
+    table: &Table,
+    publisher: &EventPublisher,
+    event: &SqsEvent,
+) -> SqsEventResponse {
     let mut failed = Vec::new();
     let mut outgoing = Vec::new();
     for message in &event.records {
@@ -34,7 +57,7 @@ pub async fn process(publisher: &EventPublisher, event: &SqsEvent) -> SqsEventRe
             tracing::error!("an SQS record without a messageId");
             continue;
         };
-        match event_of(message) {
+        match event_of(table, message).await {
             Ok(Some((domain_event, record))) => outgoing.push(OutgoingEvent {
                 tag: id,
                 event: domain_event,

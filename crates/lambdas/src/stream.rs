@@ -79,14 +79,27 @@ pub fn change_record(record: &EventRecord) -> Result<Option<ChangeRecord>, Strea
         (ChangeKind::Insert, _) => None,
     };
     let new_image = new.payment(id)?;
-    Ok(Some(ChangeRecord {
-        event_id: record.event_id.clone(),
-        event_name,
-        sequence_number: record.change.sequence_number.clone().unwrap_or_default(),
-        payment_id: new_image.payment_id.clone(),
+    // The change's id derives from the table, the payment and its version (the core's
+    // `change_event_id`), not from the stream's eventID: the same change read twice gets the
+    // same id, and the processor can check a queue message against the table it names.
+    let table = table_arn(record).ok_or_else(|| StreamError {
+        event_id: id.to_owned(),
+        reason: "the record's eventSourceARN is not a DynamoDB table stream ARN".into(),
+    })?;
+    Ok(Some(ChangeRecord::of_change(
+        table,
+        record.change.sequence_number.clone().unwrap_or_default(),
         old_image,
         new_image,
-    }))
+    )))
+}
+
+/// The table ARN of a stream record (`arn:...:table/NAME/stream/LABEL` → `arn:...:table/NAME`),
+/// the table id change ids derive from; the processor is configured with the same ARN.
+pub fn table_arn(record: &EventRecord) -> Option<&str> {
+    let arn = record.event_source_arn.as_deref()?;
+    let (table, _label) = arn.split_once("/stream/")?;
+    table.contains(":table/").then_some(table)
 }
 
 fn failure_at(record: &EventRecord) -> DynamoDbEventResponse {

@@ -166,8 +166,22 @@ module "processor" {
   timeout            = var.processor_timeout_secs
   environment = {
     EVENTPAY_EVENT_BUS = aws_cloudwatch_event_bus.this.name
+    # Each message is checked against the table its id derives from (refused if it is not a
+    # change the table made): the table's name for GetItem, its ARN as the id's table.
+    EVENTPAY_TABLE     = element(split("/", var.table_arn), 1)
+    EVENTPAY_TABLE_ARN = var.table_arn
   }
   policy_statements = [
+    {
+      sid       = "ReadPayments"
+      actions   = ["dynamodb:GetItem"]
+      resources = [var.table_arn]
+    },
+    {
+      sid       = "DecryptPayments"
+      actions   = ["kms:Decrypt"]
+      resources = [var.data_key_arn]
+    },
     {
       sid       = "ConsumeQueue"
       actions   = ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]

@@ -112,7 +112,7 @@ async fn a_payment_settles_through_stream_queue_and_bus() {
     let sqs = aws_sdk_sqs::Client::new(&config);
     let table = unique("payments");
     let stream_arn = create_payments_table(&dynamodb, &table).await.unwrap();
-    let store = DynamoStore::new(dynamodb, table);
+    let store = DynamoStore::new(dynamodb.clone(), table.clone());
     let (queue_url, _) = create_queue(&sqs, &unique("payments")).await.unwrap();
     let (bus, delivered_url) = bus_with_queue_target(&config).await.unwrap();
 
@@ -150,7 +150,12 @@ async fn a_payment_settles_through_stream_queue_and_bus() {
         3,
         "the idempotency and quote items are not forwarded"
     );
+    let checked = processor::Table {
+        store: DynamoStore::new(dynamodb, table),
+        arn: stream_arn.split("/stream/").next().unwrap().to_owned(),
+    };
     let response = processor::process(
+        &checked,
         &EventPublisher::new(aws_sdk_eventbridge::Client::new(&config), &bus),
         &batch,
     )

@@ -9,11 +9,13 @@ use eventpay_aws::fixtures::{
     create_queue, emulator_config, receive_bodies, sample_payment, unique,
 };
 use eventpay_aws::{QueueSender, aws_sdk_sqs, items};
-use eventpay_core::{ChangeKind, ChangeRecord, Payment, PaymentStatus};
+use eventpay_core::{ChangeKind, ChangeRecord, Payment, PaymentStatus, change_event_id};
 use eventpay_lambdas::stream::forward;
 use serde_json::{Value, json};
 
 use crate::events::dynamodb_json;
+
+const TABLE_ARN: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/payments";
 
 fn record(name: &str, seq: &str, keys: Value, new: Option<Value>, old: Option<Value>) -> Value {
     let mut change = json!({
@@ -36,7 +38,7 @@ fn record(name: &str, seq: &str, keys: Value, new: Option<Value>, old: Option<Va
         "eventSource": "aws:dynamodb",
         "awsRegion": "us-east-1",
         "dynamodb": change,
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/payments/stream/2026-11-01T00:00:00.000"
+        "eventSourceARN": format!("{TABLE_ARN}/stream/2026-11-01T00:00:00.000")
     })
 }
 
@@ -83,7 +85,7 @@ async fn inserts_and_modifies_become_change_records_on_the_queue() {
         .iter()
         .map(|b| serde_json::from_str(b).unwrap())
         .collect();
-    records.sort_by_key(|r| r.event_id.clone());
+    records.sort_by_key(|r| r.new_image.version());
     assert_eq!(
         records.len(),
         2,
@@ -96,14 +98,22 @@ async fn inserts_and_modifies_become_change_records_on_the_queue() {
             insert.event_name,
             insert.sequence_number.as_str()
         ),
-        ("evt-100", ChangeKind::Insert, "100")
+        (
+            change_event_id(TABLE_ARN, "p-1", 1).as_str(),
+            ChangeKind::Insert,
+            "100"
+        )
     );
     assert_eq!(
         (insert.old_image.as_ref(), &insert.new_image),
         (None, &pending)
     );
     let modify = &records[1];
-    assert_eq!(modify.event_id, format!("evt-{big_seq}"));
+    assert_eq!(
+        modify.event_id,
+        change_event_id(TABLE_ARN, "p-1", 2),
+        "derived from the table, the payment and its version, not the stream's eventID"
+    );
     assert_eq!(modify.event_name, ChangeKind::Modify);
     assert_eq!(
         modify.sequence_number, big_seq,
