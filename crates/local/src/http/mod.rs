@@ -1,7 +1,10 @@
-//! The HTTP server: the public API and the `/_local` inspection endpoints.
+//! The HTTP server: the public API and the `/_local` inspection endpoints, the edge that serves
+//! them (timeouts, connection cap, shutdown) and the guard in front of them.
 
 pub mod api;
+pub mod edge;
 pub mod error;
+pub mod guard;
 pub mod inspect;
 
 use std::sync::Arc;
