@@ -80,6 +80,31 @@ fn a_half_sent_request_head_is_cut_off_after_the_header_timeout() {
 }
 
 #[test]
+fn past_the_connection_cap_a_client_waits_for_a_free_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(
+        dir.path(),
+        &["--max-connections", "1", "--header-timeout-secs", "2"],
+    );
+    // The one connection allowed, taken by a client that sends nothing.
+    let idle = TcpStream::connect(addr(&s)).expect("connect");
+    let started = Instant::now();
+    let (got, _) = raw(
+        &s,
+        b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(2) + SLACK,
+    );
+    // Answered once the idle connection was cut off by the header timeout, not before.
+    assert!(got.starts_with("HTTP/1.1 200"), "{got:?}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "answered after {:?} although the only connection was taken",
+        started.elapsed()
+    );
+    drop(idle);
+}
+
+#[test]
 fn a_body_shorter_than_its_content_length_is_a_408_with_a_json_body() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path(), &["--body-timeout-secs", "2"]);
