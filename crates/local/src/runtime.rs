@@ -200,7 +200,7 @@ impl Runtime {
             .map_err(|e| LocalError::Io(e.to_string()))?;
         on_listening(bound);
         let edge_config = &self.config.edge;
-        let guard = Guard::new(bound, &edge_config.allowed_hosts, edge_config.token.clone());
+        let guard = Guard::new(&edge_config.allowed_hosts, edge_config.token.clone());
         let app = edge::layers(
             crate::console::app(http::router(self.app), console, guard),
             edge_config,

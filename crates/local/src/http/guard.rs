@@ -1,7 +1,7 @@
 //! The local endpoints' protections against the browser, for every route (API, `/_local/`,
 //! console):
-//! - `Host` must be the bound address, an IP literal, a loopback name or a name given with
-//!   `--allowed-host`: a page on another site cannot reach the runtime through DNS rebinding
+//! - `Host` must be an IP literal (the bound address among them), a loopback name or a name
+//!   given with `--allowed-host`: a page on another site cannot reach the runtime through DNS rebinding
 //!   (its requests carry the attacker's name as `Host`);
 //! - state-changing requests (POST, PUT, PATCH, DELETE) must be `application/json` — a form or a
 //!   "simple" cross-site `fetch` cannot send that without a CORS preflight, which is never
@@ -10,7 +10,7 @@
 //!   the start-up token: header `x-eventpay-token`, or cookie `eventpay_token`, which the console
 //!   page sets when opened as `/console/?token=…`.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -27,16 +27,14 @@ pub const TOKEN_COOKIE: &str = "eventpay_token";
 /// What the guard lets through.
 #[derive(Debug, Clone)]
 pub struct Guard {
-    bound: SocketAddr,
     allowed_hosts: Arc<[String]>,
-    /// Required for the console and `/_local/` writes; `None` on a loopback address.
+    /// Required for the console and `/_local/` writes when set (always set off loopback).
     token: Option<Arc<str>>,
 }
 
 impl Guard {
-    pub fn new(bound: SocketAddr, allowed_hosts: &[String], token: Option<String>) -> Guard {
+    pub fn new(allowed_hosts: &[String], token: Option<String>) -> Guard {
         Guard {
-            bound,
             allowed_hosts: allowed_hosts
                 .iter()
                 .map(|h| h.trim().to_ascii_lowercase())
@@ -81,7 +79,6 @@ impl Guard {
             || name.ends_with(".localhost")
             || name.parse::<IpAddr>().is_ok()
             || self.allowed_hosts.contains(&name)
-            || name == self.bound.ip().to_string()
     }
 
     /// The token rule; `Ok(true)` when the query string carried it.
@@ -110,7 +107,7 @@ impl Guard {
         Err(ApiError::new(
             401,
             "token_required",
-            "bound to a non-loopback address, the console and /_local/ writes need the token printed at start-up (header x-eventpay-token, or open /console/?token=…)",
+            "the console and /_local/ writes need the token printed at start-up (header x-eventpay-token, or open /console/?token=…)",
         ))
     }
 
@@ -241,11 +238,7 @@ mod tests {
     }
 
     fn loopback() -> Guard {
-        Guard::new(
-            "127.0.0.1:8080".parse().unwrap(),
-            &["pay.test".into()],
-            None,
-        )
+        Guard::new(&["pay.test".into()], None)
     }
 
     fn status(r: Result<bool, ApiError>) -> u16 {
@@ -319,7 +312,7 @@ mod tests {
 
     #[test]
     fn a_non_loopback_runtime_wants_its_token_for_the_console_and_local_writes() {
-        let g = Guard::new("0.0.0.0:8080".parse().unwrap(), &[], Some("s3cret".into()));
+        let g = Guard::new(&[], Some("s3cret".into()));
         let host = ("host", "192.168.1.5:8080");
         let json = ("content-type", "application/json");
         let check = |m: &Method, path: &str, q: Option<&str>, h: &[(&'static str, &str)]| {
