@@ -193,6 +193,19 @@ fn errors_the_routes_never_see_have_json_bodies() {
         405,
         "method_not_allowed",
     );
+    // A wrong method or an unknown path is that, whatever the content type.
+    assert_error(
+        json_of(http.delete(s.url("/quotes")).send().unwrap()),
+        405,
+        "method_not_allowed",
+    );
+    let unknown = http
+        .post(s.url("/no/such/route"))
+        .header("content-type", "text/plain")
+        .body("x")
+        .send()
+        .unwrap();
+    assert_error(json_of(unknown), 404, "not_found");
     let big = vec![b' '; 64 * 1024];
     let resp = http
         .post(s.url("/quotes"))
@@ -238,6 +251,12 @@ fn browsers_cannot_reach_the_runtime_from_another_site() {
         403,
         "forbidden_host",
     );
+    let unrouted = http
+        .get(s.url("/no/such/route"))
+        .header("host", "attacker.example")
+        .send()
+        .unwrap();
+    assert_eq!(unrouted.status().as_u16(), 403);
     let foreign = http
         .get(s.url("/payments"))
         .header("host", "attacker.example:80")

@@ -202,7 +202,7 @@ impl Runtime {
         let edge_config = &self.config.edge;
         let guard = Guard::new(&edge_config.allowed_hosts, edge_config.token.clone());
         let app = edge::layers(
-            crate::console::app(http::router(self.app), console, guard),
+            crate::console::app(http::router(self.app, &guard), console, guard),
             edge_config,
         );
         edge::serve(listener, app, edge_config, async move {

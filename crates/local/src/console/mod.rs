@@ -178,8 +178,9 @@ async fn index() -> Response {
     asset("text/html; charset=utf-8", INDEX_HTML)
 }
 
-/// The console's routes, the API's router beside them, and the guard in front of both (the
-/// edge adds the rest: `crate::http::edge::layers`).
+/// The console's routes (all behind the guard: the token applies to its pages too), the API's
+/// router beside them, and the `Host` rule in front of everything (the edge adds the rest:
+/// `crate::http::edge::layers`).
 pub fn app(api: Router, console: Console, guard: crate::http::guard::Guard) -> Router {
     let console_routes = Router::new()
         .route(
@@ -213,12 +214,16 @@ pub fn app(api: Router, console: Console, guard: crate::http::guard::Guard) -> R
         )
         .route("/console/api/{*rest}", get(api::no_such_endpoint))
         .route("/console/{*rest}", get(index))
+        .route_layer(middleware::from_fn_with_state(
+            guard.clone(),
+            crate::http::guard::guard,
+        ))
         .with_state(console);
     api.merge(console_routes)
         .route("/", get(|| async { Redirect::temporary("/console/") }))
         .layer(middleware::from_fn_with_state(
             guard,
-            crate::http::guard::guard,
+            crate::http::guard::host_guard,
         ))
 }
 

@@ -52,17 +52,8 @@ impl Guard {
         query: Option<&str>,
         headers: &HeaderMap,
     ) -> Result<bool, ApiError> {
+        self.check_host(headers)?;
         let host = header_str(headers, header::HOST);
-        if !self.host_allowed(host) {
-            return Err(ApiError::new(
-                403,
-                "forbidden_host",
-                format!(
-                    "this runtime answers only to its own address or an --allowed-host name, not Host {:?}",
-                    host.chars().take(100).collect::<String>()
-                ),
-            ));
-        }
         let writes = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
         let by_query = self.check_token(path, query, headers, writes)?;
         if writes {
@@ -70,6 +61,22 @@ impl Guard {
             check_same_origin(headers, host)?;
         }
         Ok(by_query)
+    }
+
+    /// The `Host` rule alone (for requests no route matches: they get 404 or 405, not 415).
+    pub fn check_host(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let host = header_str(headers, header::HOST);
+        if self.host_allowed(host) {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            403,
+            "forbidden_host",
+            format!(
+                "this runtime answers only to its own address or an --allowed-host name, not Host {:?}",
+                host.chars().take(100).collect::<String>()
+            ),
+        ))
     }
 
     fn host_allowed(&self, host: &str) -> bool {
@@ -121,7 +128,16 @@ impl Guard {
     }
 }
 
-/// The middleware: refuses what [`Guard::check`] refuses, with the JSON error body.
+/// The middleware in front of everything, matched route or not: [`Guard::check_host`].
+pub async fn host_guard(State(guard): State<Guard>, req: Request, next: Next) -> Response {
+    match guard.check_host(req.headers()) {
+        Err(e) => HttpError(e).into_response(),
+        Ok(()) => next.run(req).await,
+    }
+}
+
+/// The middleware of the matched routes: refuses what [`Guard::check`] refuses, with the JSON
+/// error body (so a wrong method is 405 and an unknown path 404 before any content-type rule).
 pub async fn guard(State(guard): State<Guard>, req: Request, next: Next) -> Response {
     let checked = guard.check(
         req.method(),
