@@ -118,6 +118,38 @@ fn a_body_shorter_than_its_content_length_is_a_408_with_a_json_body() {
 }
 
 #[test]
+fn a_body_that_trickles_past_the_request_timeout_is_a_408_with_a_json_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(
+        dir.path(),
+        &["--request-timeout-secs", "2", "--body-timeout-secs", "60"],
+    );
+    let mut stream = TcpStream::connect(addr(&s)).expect("connect");
+    stream
+        .write_all(b"POST /quotes HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n")
+        .expect("send head");
+    // One byte at a time, each well within the body timeout; stops once the server hangs up.
+    let mut writer = stream.try_clone().expect("clone");
+    let trickle = std::thread::spawn(move || {
+        for _ in 0..400 {
+            if writer.write_all(b" ").is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    stream
+        .set_read_timeout(Some(Duration::from_secs(2) + SLACK))
+        .expect("read timeout");
+    let mut got = Vec::new();
+    let _ = stream.read_to_end(&mut got);
+    let (status, body) = parse_answer(&String::from_utf8_lossy(&got));
+    assert_error((status, body), 408, "request_timeout");
+    drop(stream);
+    let _ = trickle.join();
+}
+
+#[test]
 fn sigterm_with_a_stalled_client_exits_within_the_grace_deadline() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = Server::start(
