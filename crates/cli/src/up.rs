@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use eventpay_local::http::edge::{EdgeConfig, start_up_token};
 use eventpay_local::{Config, Durability, LocalError, Retention};
 use rust_decimal::Decimal;
 
@@ -55,6 +56,34 @@ pub struct UpArgs {
     /// for it, before the sweeper counts it stuck.
     #[arg(long, env = "EVENTPAY_STUCK_AFTER_SECS", default_value_t = 60)]
     stuck_after_secs: u64,
+    /// Seconds a client has to send a request's head; also how long an idle keep-alive
+    /// connection is kept (hyper runs one timer for both).
+    #[arg(long, env = "EVENTPAY_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    header_timeout_secs: u64,
+    /// Seconds a request body may go without sending data (then 408).
+    #[arg(long, env = "EVENTPAY_BODY_TIMEOUT_SECS", default_value_t = 10)]
+    body_timeout_secs: u64,
+    /// Seconds one request may take, reading its body included (then 408).
+    #[arg(long, env = "EVENTPAY_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    request_timeout_secs: u64,
+    /// Open connections at most; further ones wait in the listen backlog until one closes.
+    #[arg(long, env = "EVENTPAY_MAX_CONNECTIONS", default_value_t = 512)]
+    max_connections: usize,
+    /// Seconds shutdown waits for in-flight requests before closing their connections.
+    #[arg(long, env = "EVENTPAY_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    shutdown_grace_secs: u64,
+    /// A name accepted as `Host` besides the bound address, IP literals and localhost
+    /// (repeatable, or comma-separated); other names are refused against DNS rebinding.
+    #[arg(
+        long = "allowed-host",
+        env = "EVENTPAY_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    allowed_hosts: Vec<String>,
+    /// The token the console and `/_local/` writes require (header x-eventpay-token). Made up
+    /// and printed at start-up when --addr is not a loopback address.
+    #[arg(long, env = "EVENTPAY_TOKEN")]
+    token: Option<String>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "EVENTPAY_LOG_JSON")]
     log_json: bool,
@@ -78,11 +107,30 @@ fn default_spec_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../spec"))
 }
 
+fn edge_config(args: &UpArgs) -> EdgeConfig {
+    let secs = |s: u64| Duration::from_secs(s.max(1));
+    EdgeConfig {
+        header_timeout: secs(args.header_timeout_secs),
+        body_timeout: secs(args.body_timeout_secs),
+        request_timeout: secs(args.request_timeout_secs),
+        max_connections: args.max_connections.max(1),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+        allowed_hosts: args
+            .allowed_hosts
+            .iter()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .collect(),
+        token: start_up_token(args.addr, args.token.clone().filter(|t| !t.is_empty())),
+    }
+}
+
 pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     init_logging(args.log_json, args.quiet);
     if args.payment_limit <= Decimal::ZERO {
         anyhow::bail!("--payment-limit must be positive");
     }
+    let edge = edge_config(&args);
     let config = Config {
         addr: args.addr,
         data_dir: args.data_dir,
@@ -108,6 +156,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         },
         sweep_every: Duration::from_secs(args.sweep_every_secs.max(1)),
         stuck_after: Duration::from_secs(args.stuck_after_secs),
+        edge,
     };
     let data_dir = config.data_dir.clone();
     let banner = Banner::of(&config);
@@ -136,6 +185,7 @@ struct Banner {
     spec_dir: PathBuf,
     spec_files: Vec<String>,
     durability: &'static str,
+    token: Option<String>,
 }
 
 impl Banner {
@@ -161,6 +211,7 @@ impl Banner {
                 Durability::Normal => "normal (survives a crash of the process)",
                 Durability::Full => "full (survives power loss)",
             },
+            token: config.edge.token.clone(),
         }
     }
 
@@ -172,6 +223,11 @@ impl Banner {
             self.spec_dir.display(),
             self.spec_files.join(", ")
         );
+        if let Some(token) = &self.token {
+            eprintln!(
+                "  token      {token}  (console: http://{addr}/console/?token={token}; /_local/ writes: header x-eventpay-token)"
+            );
+        }
     }
 }
 

@@ -14,7 +14,9 @@ use crate::payment::{PaymentRequest, PaymentStatus, new_payment, request_fingerp
 use crate::ports::{CreateOutcome, PaymentStore, StoreError};
 use crate::pricing::{PricingPolicy, RateTable};
 use crate::quote::{QuoteRequest, QuoteResponse, create_quote};
-use crate::token::{SigningKey, assemble_token, split_token, token_signing_input};
+use crate::token::{
+    SigningKey, assemble_token, decode_token_payload, split_token_parts, token_signing_input,
+};
 
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 pub const DEFAULT_PAGE: u32 = 50;
@@ -105,7 +107,7 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, Value), ApiEr
     if bytes.len() > MAX_BODY_BYTES {
         return Err(ApiError::payload_too_large());
     }
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+    let value: Value = crate::json::from_slice_strict(bytes).map_err(|e| {
         ApiError::bad_request(
             "invalid_json",
             format!("the request body is not valid JSON: {e}"),
@@ -211,10 +213,12 @@ pub async fn post_payment<S: PaymentStore, K: QuoteSigner>(
     let key = idempotency_key(idempotency_key_header)?;
     let (req, raw) = parse_body::<PaymentRequest>(body)?;
     let fingerprint = request_fingerprint(&raw);
-    let (input, mac, quote) = split_token(&req.quote_token)?;
-    if !signer.verify(&input, &mac).await? {
+    // The MAC is checked before the payload is decoded: a forged token's bytes reach no parser.
+    let (input, mac) = split_token_parts(&req.quote_token)?;
+    if !signer.verify(input, &mac).await? {
         return Err(DomainError::TokenForged.into());
     }
+    let quote = decode_token_payload(input)?;
     let accepted = |outcome: CreateOutcome| -> Result<ApiResponse, ApiError> {
         let replayed = !outcome.is_created();
         Ok(ApiResponse {
@@ -320,6 +324,10 @@ mod tests {
             "invalid_field"
         );
         assert_eq!(code(&vec![b' '; MAX_BODY_BYTES + 1]), "payload_too_large");
+        assert_eq!(
+            code(br#"{"source_currency":"USD","target_currency":"EUR","amount":"1","amount":"9"}"#),
+            "invalid_json"
+        );
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub mod api;
 pub mod change;
 pub mod error;
 pub mod events;
+pub mod json;
 pub mod ledger;
 pub mod money;
 pub mod payment;

@@ -89,7 +89,8 @@ impl<'de> Deserialize<'de> for Currency {
 }
 
 /// Parses a client-supplied amount strictly: ASCII digits with an optional single `.` followed by
-/// at least one digit; no sign, exponent, spaces or separators. The amount must be greater than
+/// at least one digit; no sign, exponent, spaces, separators or leading zeros (`"0.50"` yes,
+/// `"00001"` no: one amount has one spelling). The amount must be greater than
 /// zero, at most [`MAX_AMOUNT`], and have at most `currency.minor_units` decimals. The result has
 /// exactly the currency's scale (`"1000"` USD → `1000.00`).
 pub fn parse_amount(text: &str, currency: Currency) -> Result<Decimal, DomainError> {
@@ -106,6 +107,12 @@ pub fn parse_amount(text: &str, currency: Currency) -> Result<Decimal, DomainErr
     let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if !all_digits(int_part) || frac_part.is_some_and(|f| !all_digits(f)) {
         return Err(malformed());
+    }
+    if int_part.len() > 1 && int_part.starts_with('0') {
+        return Err(DomainError::InvalidAmount(format!(
+            "{} has a leading zero: write it without (e.g. \"1.00\", \"0.50\")",
+            shown(text)
+        )));
     }
     let frac = frac_part.unwrap_or("");
     let decimals = frac.len() as u32;
@@ -224,7 +231,7 @@ mod tests {
             "1000.50"
         );
         assert_eq!(parse_amount("0.01", usd()).unwrap().to_string(), "0.01");
-        assert_eq!(parse_amount("007.10", usd()).unwrap().to_string(), "7.10");
+        assert_eq!(parse_amount("0.50", usd()).unwrap().to_string(), "0.50");
         assert_eq!(parse_amount("1000", jpy()).unwrap().to_string(), "1000");
         assert_eq!(
             parse_amount("1000000000000", usd()).unwrap().to_string(),
@@ -266,7 +273,12 @@ mod tests {
         );
         assert!(parse_amount("1000000000001", jpy()).is_err());
         assert!(parse_amount(&"9".repeat(40), usd()).is_err());
-        assert!(parse_amount(&format!("{}1", "0".repeat(500)), usd()).is_ok());
+        for leading in ["00001", "007.10", "00.50", "01"] {
+            let e = parse_amount(leading, usd()).unwrap_err();
+            assert_eq!(e.code(), "invalid_amount", "{leading:?}");
+            assert!(e.to_string().contains("leading zero"), "{e}");
+        }
+        assert!(parse_amount(&format!("{}1", "0".repeat(500)), usd()).is_err());
     }
 
     #[test]

@@ -83,8 +83,9 @@ pub fn sign_quote(quote: &Quote, key: &SigningKey) -> String {
     assemble_token(&input, &mac)
 }
 
-/// Splits a token into its signing input and MAC without decoding the payload.
-fn split_parts(token: &str) -> Result<(&str, Vec<u8>), DomainError> {
+/// Splits a token into its signing input and MAC without decoding the payload: check the MAC
+/// over the input's bytes, then [`decode_token_payload`].
+pub fn split_token_parts(token: &str) -> Result<(&str, Vec<u8>), DomainError> {
     if token.len() > MAX_TOKEN_CHARS {
         return Err(DomainError::TokenMalformed);
     }
@@ -99,7 +100,8 @@ fn split_parts(token: &str) -> Result<(&str, Vec<u8>), DomainError> {
     Ok((input, mac))
 }
 
-fn decode_payload(input: &str) -> Result<Quote, DomainError> {
+/// Decodes a token's signing input into its quote (after its MAC was checked).
+pub fn decode_token_payload(input: &str) -> Result<Quote, DomainError> {
     let json = URL_SAFE_NO_PAD
         .decode(input)
         .map_err(|_| DomainError::TokenMalformed)?;
@@ -110,8 +112,8 @@ fn decode_payload(input: &str) -> Result<Quote, DomainError> {
 /// expiry. For external verifiers: check the MAC over the signing input's bytes, then
 /// [`Quote::check_not_expired`].
 pub fn split_token(token: &str) -> Result<(String, Vec<u8>, Quote), DomainError> {
-    let (input, mac) = split_parts(token)?;
-    let quote = decode_payload(input)?;
+    let (input, mac) = split_token_parts(token)?;
+    let quote = decode_token_payload(input)?;
     Ok((input.to_string(), mac, quote))
 }
 
@@ -123,11 +125,11 @@ pub fn verify_quote(
     key: &SigningKey,
     now: DateTime<Utc>,
 ) -> Result<Quote, DomainError> {
-    let (input, mac) = split_parts(token)?;
+    let (input, mac) = split_token_parts(token)?;
     if !key.verify(input.as_bytes(), &mac) {
         return Err(DomainError::TokenForged);
     }
-    let quote = decode_payload(input)?;
+    let quote = decode_token_payload(input)?;
     quote.check_not_expired(now)?;
     Ok(quote)
 }

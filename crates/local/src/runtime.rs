@@ -16,6 +16,8 @@ use tokio_util::task::TaskTracker;
 use crate::bus::Bus;
 use crate::db::{Db, Durability};
 use crate::error::{LocalError, SpecError};
+use crate::http::edge::{self, EdgeConfig};
+use crate::http::guard::Guard;
 use crate::http::{self, AppState, Wakes};
 use crate::notify::LocalNotifier;
 use crate::processor::Processor;
@@ -45,6 +47,8 @@ pub struct Config {
     pub sweep_every: Duration,
     /// How long an accepted payment may be without an execution, nothing in flight.
     pub stuck_after: Duration,
+    /// The HTTP edge: timeouts, connection cap, shutdown grace, allowed hosts, token.
+    pub edge: EdgeConfig,
 }
 
 pub const PAYMENTS_QUEUE: &str = "eventpay-payments";
@@ -176,7 +180,7 @@ impl Runtime {
     }
 
     /// Runs until `shutdown` completes: starts every stage, then serves HTTP; on shutdown stops
-    /// the server, lets each stage finish its step, and returns. `on_listening` receives the
+    /// the server (see `crate::http::edge`), lets each stage finish its step, and returns. `on_listening` receives the
     /// bound address.
     pub async fn run(
         self,
@@ -195,18 +199,22 @@ impl Runtime {
             .local_addr()
             .map_err(|e| LocalError::Io(e.to_string()))?;
         on_listening(bound);
-        let app = crate::console::app(http::router(self.app), console, bound);
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                // Ends the console's live streams, which would otherwise hold the shutdown.
-                let _ = closing_tx.send(true);
-                tracing::info!("shutting down");
-            })
-            .await;
+        let edge_config = &self.config.edge;
+        let guard = Guard::new(&edge_config.allowed_hosts, edge_config.token.clone());
+        let app = edge::layers(
+            crate::console::app(http::router(self.app, &guard), console, guard),
+            edge_config,
+        );
+        edge::serve(listener, app, edge_config, async move {
+            shutdown.await;
+            // Ends the console's live streams, which would otherwise hold the shutdown.
+            let _ = closing_tx.send(true);
+            tracing::info!("shutting down");
+        })
+        .await;
         let _ = stop_tx.send(true);
         stages.wait().await;
-        served.map_err(|e| LocalError::Io(format!("server: {e}")))
+        Ok(())
     }
 
     /// Every pipeline stage as a task: each does a batch of work per pass and sleeps until woken

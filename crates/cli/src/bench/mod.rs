@@ -118,9 +118,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         None => {
             let parent = args.data_dir.clone().unwrap_or_else(std::env::temp_dir);
             Some(
-                runtime::Runtime::start(&parent, &durability, args.spec_dir.as_deref())
-                    .await
-                    .context("starting the runtime under test")?,
+                runtime::Runtime::start(
+                    &parent,
+                    &durability,
+                    args.spec_dir.as_deref(),
+                    args.concurrency,
+                )
+                .await
+                .context("starting the runtime under test")?,
             )
         }
     };

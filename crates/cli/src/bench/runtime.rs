@@ -27,11 +27,13 @@ pub struct Runtime {
 
 impl Runtime {
     /// Starts `<this binary> up --addr 127.0.0.1:0 --data-dir <temp dir in parent>` and waits
-    /// for the line that names the bound address.
+    /// for the line that names the bound address. `connections`: how many the load opens (the
+    /// runtime's connection cap is raised to fit, or workers would wait for a free connection).
     pub async fn start(
         parent: &Path,
         durability: &str,
         spec_dir: Option<&Path>,
+        connections: usize,
     ) -> anyhow::Result<Runtime> {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
@@ -42,7 +44,9 @@ impl Runtime {
         let data_dir = dir.path().join("data");
         let exe = std::env::current_exe().context("finding this binary")?;
         let mut cmd = Command::new(exe);
+        let cap = connections.saturating_add(64).max(512).to_string();
         cmd.args(["up", "--addr", "127.0.0.1:0", "--durability", durability])
+            .args(["--max-connections", &cap])
             .arg("--data-dir")
             .arg(&data_dir);
         if let Some(spec) = spec_dir {

@@ -4,22 +4,21 @@
 //! asset is compiled into the binary (nothing is fetched at run time); the pages read the JSON
 //! endpoints under `/console/api/` and the live figures from one server-sent-events stream.
 //!
-//! This module also wraps the whole HTTP app in the request middleware that gives each request
-//! its trace id (from `traceparent` / `X-Amzn-Trace-Id`, or a new one), counts it, and logs one
-//! line per request.
+//! This module also has the request middleware (`observe`) that gives each request its trace id
+//! (from `traceparent` / `X-Amzn-Trace-Id`, or a new one), counts it, and logs one line per
+//! request.
 
 mod api;
 mod live;
 mod timeline;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -29,12 +28,10 @@ use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 use crate::db::{Db, Durability};
-use crate::http::error::HttpError;
 use crate::queue::QueueConfig;
 use crate::spec::{RULES_DIR, SETTLEMENT_FILE, Spec};
 use crate::store::SqliteStore;
 use crate::trace::{self, COUNTERS, RequestContext};
-use eventpay_core::api::ApiError;
 
 pub use live::{Live, Sampler};
 
@@ -181,8 +178,10 @@ async fn index() -> Response {
     asset("text/html; charset=utf-8", INDEX_HTML)
 }
 
-/// The console's routes, the API's router beside them, and the request middleware around both.
-pub fn app(api: Router, console: Console, bound: SocketAddr) -> Router {
+/// The console's routes (all behind the guard: the token applies to its pages too), the API's
+/// router beside them, and the `Host` rule in front of everything (the edge adds the rest:
+/// `crate::http::edge::layers`).
+pub fn app(api: Router, console: Console, guard: crate::http::guard::Guard) -> Router {
     let console_routes = Router::new()
         .route(
             "/console",
@@ -215,85 +214,17 @@ pub fn app(api: Router, console: Console, bound: SocketAddr) -> Router {
         )
         .route("/console/api/{*rest}", get(api::no_such_endpoint))
         .route("/console/{*rest}", get(index))
-        .route_layer(middleware::from_fn_with_state(bound, guard))
+        .route_layer(middleware::from_fn_with_state(
+            guard.clone(),
+            crate::http::guard::guard,
+        ))
         .with_state(console);
     api.merge(console_routes)
         .route("/", get(|| async { Redirect::temporary("/console/") }))
-        .layer(middleware::from_fn(observe))
-}
-
-/// The local endpoints' protections, for the console: only the bound address or a loopback name
-/// as `Host` (a page on another site cannot reach the console through DNS rebinding), and
-/// writes only as `application/json` from the same origin (a form on another site cannot post).
-async fn guard(State(bound): State<SocketAddr>, req: Request, next: Next) -> Response {
-    if let Err(e) = check_origin(req.method(), req.headers(), bound) {
-        return HttpError(e).into_response();
-    }
-    next.run(req).await
-}
-
-fn check_origin(method: &Method, headers: &HeaderMap, bound: SocketAddr) -> Result<(), ApiError> {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
-    if !host_allowed(host, bound) {
-        return Err(ApiError::new(
-            403,
-            "forbidden_host",
-            format!("the console answers only to its own address, not Host {host:?}"),
-        ));
-    }
-    if method == Method::GET || method == Method::HEAD {
-        return Ok(());
-    }
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|c| {
-            c.split(';')
-                .next()
-                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
-        });
-    if !json {
-        return Err(ApiError::new(
-            415,
-            "unsupported_media_type",
-            "console writes must be sent as application/json",
-        ));
-    }
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let same = origin
-            .to_str()
-            .ok()
-            .and_then(|o| o.strip_prefix("http://"))
-            .is_some_and(|o| o.eq_ignore_ascii_case(host));
-        if !same {
-            return Err(ApiError::new(
-                403,
-                "cross_origin",
-                "console writes must come from the console's own origin",
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn host_allowed(host: &str, bound: SocketAddr) -> bool {
-    let name = match host.rsplit_once(':') {
-        Some((name, port)) if !name.is_empty() && !host.ends_with(']') => {
-            if port != bound.port().to_string() {
-                return false;
-            }
-            name
-        }
-        _ => host,
-    };
-    let name = name.trim_start_matches('[').trim_end_matches(']');
-    name.eq_ignore_ascii_case("localhost")
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback() || ip == bound.ip())
+        .layer(middleware::from_fn_with_state(
+            guard,
+            crate::http::guard::host_guard,
+        ))
 }
 
 /// The trace id of a request: the client's W3C `traceparent` trace id, else the X-Ray root id of
@@ -331,7 +262,7 @@ pub fn trace_id(headers: &HeaderMap) -> String {
 }
 
 /// Gives the request its trace id (answered in `traceparent`), counts it, and logs one line.
-async fn observe(req: Request, next: Next) -> Response {
+pub async fn observe(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = trace_id(req.headers());
     let ctx = RequestContext {
@@ -393,45 +324,5 @@ mod tests {
         let fresh = trace_id(&headers(&[("traceparent", bad)]));
         assert_eq!(fresh.len(), 32);
         assert_ne!(fresh, "00000000000000000000000000000000");
-    }
-
-    #[test]
-    fn only_own_host_and_same_origin_json_writes_pass() {
-        let bound: SocketAddr = "127.0.0.1:8080".parse().unwrap();
-        let get = |h: &[(&'static str, &str)]| check_origin(&Method::GET, &headers(h), bound);
-        let post = |h: &[(&'static str, &str)]| check_origin(&Method::POST, &headers(h), bound);
-        assert!(get(&[("host", "127.0.0.1:8080")]).is_ok());
-        assert!(get(&[("host", "localhost:8080")]).is_ok());
-        assert_eq!(
-            get(&[("host", "attacker.example")]).unwrap_err().status,
-            403
-        );
-        assert_eq!(get(&[("host", "localhost:9999")]).unwrap_err().status, 403);
-        let json = ("content-type", "application/json");
-        assert!(post(&[("host", "127.0.0.1:8080"), json]).is_ok());
-        assert!(
-            post(&[
-                ("host", "127.0.0.1:8080"),
-                json,
-                ("origin", "http://127.0.0.1:8080")
-            ])
-            .is_ok()
-        );
-        assert_eq!(
-            post(&[("host", "127.0.0.1:8080"), ("content-type", "text/plain")])
-                .unwrap_err()
-                .status,
-            415
-        );
-        assert_eq!(
-            post(&[
-                ("host", "127.0.0.1:8080"),
-                json,
-                ("origin", "http://attacker.example")
-            ])
-            .unwrap_err()
-            .status,
-            403
-        );
     }
 }

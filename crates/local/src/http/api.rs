@@ -19,10 +19,33 @@ pub const OPERATIONS: [(&str, &str); 4] = [
     ("/payments/{payment_id}", "get"),
 ];
 
+/// Reads the whole body: 413 past the size limit, 408 when it stops arriving (the edge's body
+/// timeout), 400 when the client broke it off.
 pub async fn read_limited(body: Body) -> Result<Bytes, HttpError> {
     axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
-        .map_err(|_| HttpError(ApiError::payload_too_large()))
+        .map_err(|e| HttpError(body_error(&e)))
+}
+
+fn body_error(e: &(dyn std::error::Error + 'static)) -> ApiError {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.is::<http_body_util::LengthLimitError>() {
+            return ApiError::payload_too_large();
+        }
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return ApiError::new(
+                408,
+                "request_timeout",
+                "the request body stopped arriving before it was complete",
+            );
+        }
+        cause = c.source();
+    }
+    ApiError::bad_request(
+        "invalid_body",
+        format!("the request body could not be read: {e}"),
+    )
 }
 
 fn respond(r: ApiResponse) -> Response {

@@ -1,13 +1,16 @@
-//! The HTTP server: the public API and the `/_local` inspection endpoints.
+//! The HTTP server: the public API and the `/_local` inspection endpoints, the edge that serves
+//! them (timeouts, connection cap, shutdown) and the guard in front of them.
 
 pub mod api;
+pub mod edge;
 pub mod error;
+pub mod guard;
 pub mod inspect;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use eventpay_core::{PricingPolicy, RateTable, SigningKey};
 use tokio::sync::Notify;
 
@@ -18,6 +21,7 @@ use crate::tasks::Faults;
 use crate::workflow::Workflows;
 use error::HttpError;
 use eventpay_core::api::ApiError;
+use guard::Guard;
 
 /// Notifications that wake pipeline stages.
 #[derive(Clone, Default)]
@@ -42,10 +46,21 @@ pub struct AppState {
     pub sweeper: crate::sweeper::Sweeper,
 }
 
-pub fn router(state: AppState) -> Router {
+/// The API and `/_local/` routes; each write method is behind `guard` (method by method, so
+/// a wrong method is still 405 and not the guard's 415).
+pub fn router(state: AppState, guard: &Guard) -> Router {
+    let guarded = |route: MethodRouter<AppState>| {
+        route.route_layer(axum::middleware::from_fn_with_state(
+            guard.clone(),
+            guard::guard,
+        ))
+    };
     Router::new()
-        .route("/quotes", post(api::post_quote))
-        .route("/payments", post(api::post_payment).get(api::list_payments))
+        .route("/quotes", guarded(post(api::post_quote)))
+        .route(
+            "/payments",
+            guarded(post(api::post_payment)).get(api::list_payments),
+        )
         .route("/payments/{payment_id}", get(api::get_payment))
         .route(
             "/health",
@@ -60,12 +75,15 @@ pub fn router(state: AppState) -> Router {
         .route("/_local/stuck", get(inspect::stuck))
         .route(
             "/_local/queues/{name}/messages",
-            post(inspect::send_message),
+            guarded(post(inspect::send_message)),
         )
-        .route("/_local/queues/{name}/redrive", post(inspect::redrive))
+        .route(
+            "/_local/queues/{name}/redrive",
+            guarded(post(inspect::redrive)),
+        )
         .route(
             "/_local/faults",
-            get(inspect::faults).post(inspect::set_fault),
+            guarded(post(inspect::set_fault)).get(inspect::faults),
         )
         .fallback(|| async { HttpError(ApiError::not_found("no such route")) })
         .method_not_allowed_fallback(|| async {
