@@ -5,33 +5,11 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-fn copy_spec(to: &Path) {
-    let from = support::spec_dir();
-    std::fs::create_dir_all(to.join("rules")).unwrap();
-    for entry in walk(&from) {
-        let rel = entry.strip_prefix(&from).unwrap();
-        std::fs::copy(&entry, to.join(rel)).unwrap();
-    }
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 /// Runs `up` with a spec changed by `edit`; returns (exit code, stderr).
 fn start_with(edit: impl FnOnce(&Path)) -> (Option<i32>, String) {
     let spec = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
-    copy_spec(spec.path());
+    support::copy_spec(spec.path());
     edit(spec.path());
     let out = Command::new(support::binary())
         .args(["up", "--addr", "127.0.0.1:0", "--data-dir"])

@@ -18,6 +18,29 @@ pub fn spec_dir() -> PathBuf {
     repo_root().join("spec")
 }
 
+/// Copies the project's `spec/` into `to` (for tests that edit it).
+pub fn copy_spec(to: &Path) {
+    let from = spec_dir();
+    std::fs::create_dir_all(to.join("rules")).unwrap();
+    for entry in walk(&from) {
+        let rel = entry.strip_prefix(&from).unwrap();
+        std::fs::copy(&entry, to.join(rel)).unwrap();
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_eventpay"))
 }

@@ -84,6 +84,11 @@ pub struct UpArgs {
     /// and printed at start-up when --addr is not a loopback address.
     #[arg(long, env = "EVENTPAY_TOKEN")]
     token: Option<String>,
+    /// Reload spec/ when a file changes: new work uses the new rules, rates and state machine,
+    /// running executions finish on the version they started with; a broken edit is refused
+    /// (file and path logged) and the running configuration keeps serving.
+    #[arg(long, env = "EVENTPAY_WATCH")]
+    watch: bool,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "EVENTPAY_LOG_JSON")]
     log_json: bool,
@@ -157,6 +162,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         sweep_every: Duration::from_secs(args.sweep_every_secs.max(1)),
         stuck_after: Duration::from_secs(args.stuck_after_secs),
         edge,
+        watch: args.watch,
     };
     let data_dir = config.data_dir.clone();
     let banner = Banner::of(&config);
@@ -186,6 +192,7 @@ struct Banner {
     spec_files: Vec<String>,
     durability: &'static str,
     token: Option<String>,
+    watch: bool,
 }
 
 impl Banner {
@@ -212,6 +219,7 @@ impl Banner {
                 Durability::Full => "full (survives power loss)",
             },
             token: config.edge.token.clone(),
+            watch: config.watch,
         }
     }
 
@@ -223,6 +231,11 @@ impl Banner {
             self.spec_dir.display(),
             self.spec_files.join(", ")
         );
+        if self.watch {
+            eprintln!(
+                "  watching   spec/ (reloaded on change; running executions keep their version)"
+            );
+        }
         if let Some(token) = &self.token {
             eprintln!(
                 "  token      {token}  (console: http://{addr}/console/?token={token}; /_local/ writes: header x-eventpay-token)"

@@ -127,7 +127,10 @@
       <div class="grid2">
         <section class="panel"><h2>Settlement state machine</h2><div class="graph" data-testid="flow-graph">${AslGraph.render(overview.definition, [])}</div></section>
         <section class="panel"><h2>Live configuration</h2>
-          <dl class="kv"><dt>data dir</dt><dd class="mono">${esc(overview.data_dir)}</dd><dt>durability</dt><dd>${esc(overview.durability)}</dd></dl>
+          <dl class="kv"><dt>data dir</dt><dd class="mono">${esc(overview.data_dir)}</dd><dt>durability</dt><dd>${esc(overview.durability)}</dd>
+          <dt>spec reload</dt><dd data-testid="spec-reload">${overview.spec && overview.spec.watching ? `watching; ${esc(overview.spec.generation)} reload(s) applied` : "off (start with --watch)"}</dd>
+          <dt>state machine version</dt><dd class="mono" data-testid="state-machine-version">${esc(overview.spec ? overview.spec.state_machine_version : "")}</dd>
+          ${overview.spec && overview.spec.error ? `<dt>refused edit</dt><dd class="mono error" data-testid="spec-error">${esc(overview.spec.error)}</dd>` : ""}</dl>
           <h2>Spec files</h2><div class="table-wrap"><table data-testid="spec-files"><thead><tr><th>file</th><th>sha-256</th><th class="num">bytes</th></tr></thead><tbody>
           ${overview.spec_files.map((f) => `<tr><td class="mono">${esc(f.file)}</td><td class="mono">${esc(f.sha256)}</td><td class="num">${esc(f.bytes)}</td></tr>`).join("")}
           </tbody></table></div></section>

@@ -3,12 +3,15 @@
 //! A running execution's full state is kept compressed beside its row, so a restarted process
 //! resumes it; history is stored as one compressed row per persisted step.
 
-use eventpay_states::{Execution, ExecutionStatus, HistoryEvent, StateMachine};
+use std::sync::Arc;
+
+use eventpay_states::{Execution, ExecutionStatus, HistoryEvent};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::compact;
+use crate::definitions::Version;
 use crate::error::LocalError;
 use crate::tasks::{ACCOUNT, REGION};
 
@@ -22,7 +25,9 @@ CREATE TABLE IF NOT EXISTS executions (
     start_date TEXT NOT NULL,
     stop_date  TEXT,
     -- The compressed Execution: kept while RUNNING, and after a failure (for redrive).
-    state      BLOB
+    state      BLOB,
+    -- The state machine version it runs on (definitions.digest); NULL before versions existed.
+    definition TEXT
 );
 CREATE INDEX IF NOT EXISTS executions_status ON executions(status, seq);
 -- One row per persisted step: the step's history events as a compressed JSON array.
@@ -33,6 +38,11 @@ CREATE TABLE IF NOT EXISTS history (
     PRIMARY KEY (execution, first_id)
 ) WITHOUT ROWID;
 "#;
+
+/// Adds the `definition` column to a data dir made before state machine versions.
+pub(crate) fn upgrade(conn: &Connection) -> Result<(), LocalError> {
+    crate::schema::add_column(conn, "executions", "definition", "TEXT")
+}
 
 pub fn state_machine_arn() -> String {
     format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STATE_MACHINE_NAME}")
@@ -66,22 +76,25 @@ pub fn status_text(status: ExecutionStatus) -> &'static str {
 pub struct Live {
     pub seq: i64,
     pub execution: Execution,
+    /// The state machine version it started on ([`crate::definitions`]).
+    pub definition: Option<Arc<str>>,
 }
 
 /// A new execution, built outside the writer so the transaction only inserts it.
 pub struct NewExecution {
     name: String,
     execution: Execution,
+    definition: Arc<str>,
     start_date: String,
     state: Vec<u8>,
     events: Vec<u8>,
 }
 
 impl NewExecution {
-    pub fn build(machine: &StateMachine, name: &str, input: Value) -> Result<Self, LocalError> {
+    pub fn build(version: &Version, name: &str, input: Value) -> Result<Self, LocalError> {
         let now = chrono::Utc::now();
         let (execution, events) = Execution::start(
-            machine,
+            &version.machine,
             &execution_arn(name),
             name,
             &state_machine_arn(),
@@ -94,6 +107,7 @@ impl NewExecution {
             events: compact::pack(&events)?,
             start_date: now.to_rfc3339(),
             execution,
+            definition: version.digest.clone(),
         })
     }
 
@@ -102,9 +116,9 @@ impl NewExecution {
     pub fn insert(self, tx: &Transaction<'_>) -> Result<Option<Live>, LocalError> {
         let inserted = tx
             .prepare_cached(
-                "INSERT INTO executions (name, status, start_date, state) VALUES (?1, 'RUNNING', ?2, ?3) ON CONFLICT(name) DO NOTHING",
+                "INSERT INTO executions (name, status, start_date, state, definition) VALUES (?1, 'RUNNING', ?2, ?3, ?4) ON CONFLICT(name) DO NOTHING",
             )?
-            .execute(params![self.name, self.start_date, self.state])?;
+            .execute(params![self.name, self.start_date, self.state, &*self.definition])?;
         if inserted == 0 {
             return Ok(None);
         }
@@ -113,6 +127,7 @@ impl NewExecution {
         Ok(Some(Live {
             seq,
             execution: self.execution,
+            definition: Some(self.definition),
         }))
     }
 }
@@ -179,7 +194,7 @@ impl StepWrite {
 /// Every RUNNING execution, to resume after a start.
 pub fn running(conn: &Connection) -> Result<Vec<Live>, LocalError> {
     let mut stmt = conn.prepare(
-        "SELECT seq, state FROM executions WHERE status = 'RUNNING' AND state IS NOT NULL ORDER BY seq",
+        "SELECT seq, state, definition FROM executions WHERE status = 'RUNNING' AND state IS NOT NULL ORDER BY seq",
     )?;
     let rows = stmt.query_map([], live_row)?;
     rows.map(|r| r?).collect()
@@ -188,7 +203,7 @@ pub fn running(conn: &Connection) -> Result<Vec<Live>, LocalError> {
 /// The given executions as last persisted, those still RUNNING.
 pub fn load(conn: &Connection, seqs: &[i64]) -> Result<Vec<Live>, LocalError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, state FROM executions WHERE seq = ?1 AND status = 'RUNNING' AND state IS NOT NULL",
+        "SELECT seq, state, definition FROM executions WHERE seq = ?1 AND status = 'RUNNING' AND state IS NOT NULL",
     )?;
     let mut out = Vec::new();
     for seq in seqs {
@@ -202,7 +217,12 @@ pub fn load(conn: &Connection, seqs: &[i64]) -> Result<Vec<Live>, LocalError> {
 fn live_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Live, LocalError>> {
     let seq: i64 = r.get(0)?;
     let state: Vec<u8> = r.get(1)?;
-    Ok(compact::unpack(&state).map(|execution| Live { seq, execution }))
+    let definition: Option<String> = r.get(2)?;
+    Ok(compact::unpack(&state).map(|execution| Live {
+        seq,
+        execution,
+        definition: definition.map(Arc::from),
+    }))
 }
 
 /// One row of ListExecutions.
@@ -266,7 +286,7 @@ pub fn describe(conn: &Connection, id: &str) -> Result<Option<Value>, LocalError
     let name = name_of(id);
     let row = conn
         .prepare_cached(
-            "SELECT seq, name, status, start_date, stop_date FROM executions WHERE name = ?1",
+            "SELECT seq, name, status, start_date, stop_date, definition FROM executions WHERE name = ?1",
         )?
         .query_row(params![name], |r| {
             Ok((
@@ -275,10 +295,11 @@ pub fn describe(conn: &Connection, id: &str) -> Result<Option<Value>, LocalError
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
                 r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<String>>(5)?,
             ))
         })
         .optional()?;
-    let Some((seq, name, status, start, stop)) = row else {
+    let Some((seq, name, status, start, stop, definition)) = row else {
         return Ok(None);
     };
     let events = history(conn, seq)?;
@@ -298,6 +319,8 @@ pub fn describe(conn: &Connection, id: &str) -> Result<Option<Value>, LocalError
         "error": detail("executionFailedEventDetails", "error"),
         "cause": detail("executionFailedEventDetails", "cause"),
         "startDate": start, "stopDate": stop, "events": events,
+        // The state machine version it runs on (the digest of its definition).
+        "definition": definition,
     })))
 }
 

@@ -40,15 +40,7 @@ pub struct Attribute {
 /// Adds the `attributes` column to a data dir written before it existed (same schema version:
 /// the column is optional and old rows have none).
 pub(crate) fn upgrade(conn: &Connection) -> Result<(), LocalError> {
-    let has: bool = conn.query_row(
-        "SELECT COUNT(*) > 0 FROM pragma_table_info('notifications') WHERE name = 'attributes'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has {
-        conn.execute_batch("ALTER TABLE notifications ADD COLUMN attributes TEXT;")?;
-    }
-    Ok(())
+    crate::schema::add_column(conn, "notifications", "attributes", "TEXT")
 }
 
 /// One message for a topic.

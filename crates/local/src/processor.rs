@@ -25,6 +25,7 @@ use crate::error::LocalError;
 use crate::executions::{Live, NewExecution};
 use crate::notify;
 use crate::queue::{self, QueueConfig, Received};
+use crate::reload::Current;
 use crate::spec::TargetKind;
 use crate::stage::Pass;
 use crate::workflow::Workflows;
@@ -38,7 +39,8 @@ const BATCH: u32 = 256;
 pub struct Processor {
     pub db: Db,
     pub queue: QueueConfig,
-    pub bus: Arc<Bus>,
+    /// The rules; `--watch` replaces them, each message is routed by the rules it found.
+    pub bus: Current<Bus>,
     pub workflows: Workflows,
     /// The payments table's id ([`crate::stream::table_id`]): record ids derive from it.
     pub table_id: Arc<str>,
@@ -151,7 +153,7 @@ impl Processor {
             .read_now(|c| crate::store::read_payment(c, &record.payment_id))?;
         verify_change(&record, &self.table_id, stored.as_ref())
             .map_err(|e| Unprocessed::Refused(e.to_string()))?;
-        let (deliveries, hop) = deliveries(&self.bus, msg, record, received_at)?;
+        let (deliveries, hop) = deliveries(&self.bus.get(), msg, record, received_at)?;
         let prepared = deliveries
             .into_iter()
             .map(|d| self.prepare_delivery(d))

@@ -14,7 +14,9 @@ use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
 
 use crate::bus::Bus;
+use crate::console::SpecView;
 use crate::db::{Db, Durability};
+use crate::definitions::{Definitions, Version};
 use crate::error::{LocalError, SpecError};
 use crate::http::edge::{self, EdgeConfig};
 use crate::http::guard::Guard;
@@ -23,6 +25,7 @@ use crate::notify::LocalNotifier;
 use crate::processor::Processor;
 use crate::profile::{self, Part};
 use crate::queue::QueueConfig;
+use crate::reload::{Current, SpecStatus, Targets};
 use crate::retention::{self, Retention};
 use crate::spec::{OPENAPI_FILE, Spec};
 use crate::store::SqliteStore;
@@ -49,6 +52,8 @@ pub struct Config {
     pub stuck_after: Duration,
     /// The HTTP edge: timeouts, connection cap, shutdown grace, allowed hosts, token.
     pub edge: EdgeConfig,
+    /// Reload `spec/` when a file changes (`--watch`, see [`crate::reload`]).
+    pub watch: bool,
 }
 
 pub const PAYMENTS_QUEUE: &str = "eventpay-payments";
@@ -94,6 +99,7 @@ pub struct Runtime {
     console: (crate::console::Console, crate::console::Sampler),
     table_id: Arc<str>,
     sweeper: Sweeper,
+    reload: Targets,
 }
 
 impl Runtime {
@@ -120,15 +126,25 @@ impl Runtime {
             }),
             faults: faults.clone(),
         });
+        let version = Version::new(&spec.settlement_text, spec.settlement.clone());
+        let spec_status = Current::new(SpecStatus {
+            watching: config.watch,
+            generation: 0,
+            files: crate::console::spec_files(&config.spec_dir),
+            state_machine_version: version.digest.to_string(),
+            error: None,
+        });
         let workflows = Workflows::new(
             db.clone(),
-            Arc::new(spec.settlement.clone()),
+            Definitions::new(db.clone(), version),
             wakes.processor.clone(),
         );
+        let rules = Current::new(Bus::new(spec.rules.clone()));
+        let rates = Current::new(spec.rates.clone());
         let processor = Processor {
             db: db.clone(),
             queue: queue.clone(),
-            bus: Arc::new(Bus::new(spec.rules.clone())),
+            bus: rules.clone(),
             workflows: workflows.clone(),
             table_id: table_id.clone(),
         };
@@ -144,7 +160,7 @@ impl Runtime {
         let app = AppState {
             db: db.clone(),
             store: store.clone(),
-            rates: Arc::new(spec.rates.clone()),
+            rates: rates.clone(),
             pricing: Arc::new(PricingPolicy::default()),
             signing_key,
             quote_ttl: chrono::Duration::from_std(config.quote_ttl)
@@ -155,17 +171,31 @@ impl Runtime {
             workflows: workflows.clone(),
             sweeper: sweeper.clone(),
         };
-        let console = crate::console::Console::new(
-            db.clone(),
-            store.clone(),
-            queue.clone(),
-            &spec,
-            &config.spec_dir,
-            &config.data_dir,
-            config.durability,
-        );
+        let console_spec = Current::new(SpecView::of(&spec, &config.spec_dir));
+        let (live, sampler) = crate::console::Live::new(db.clone(), queue.clone());
+        let console = crate::console::Console {
+            db: db.clone(),
+            store: store.clone(),
+            queue: queue.clone(),
+            spec: console_spec.clone(),
+            spec_status: spec_status.clone(),
+            data_dir: config.data_dir.clone(),
+            durability: config.durability,
+            live,
+        };
+        let spec_dir = config.spec_dir.clone();
+        let reload = Targets {
+            rules,
+            rates,
+            definitions: workflows.definitions().clone(),
+            status: spec_status,
+            on_applied: Arc::new(move |spec: &Spec| {
+                console_spec.set(SpecView::of(spec, &spec_dir));
+            }),
+        };
         Ok(Runtime {
-            console,
+            console: (console, sampler),
+            reload,
             config,
             db,
             wakes,
@@ -187,8 +217,19 @@ impl Runtime {
         shutdown: impl Future<Output = ()> + Send + 'static,
         on_listening: impl FnOnce(SocketAddr),
     ) -> Result<(), LocalError> {
+        // Recorded before any execution can start on it (each names its version).
+        let definitions = self.workflows.definitions();
+        definitions.publish(definitions.current()).await?;
         let (stop_tx, stop_rx) = watch::channel(false);
         let stages = self.start_stages(&stop_rx);
+        if self.config.watch {
+            stages.spawn(crate::reload::watch_spec(
+                self.config.spec_dir.clone(),
+                Duration::from_secs(1),
+                self.reload.clone(),
+                stop_rx.clone(),
+            ));
+        }
         let (console, sampler) = self.console;
         let (closing_tx, closing_rx) = watch::channel(false);
         stages.spawn(sampler.run(closing_rx));

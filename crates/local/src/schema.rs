@@ -36,6 +36,7 @@ pub fn migrate(conn: &Connection) -> Result<(), LocalError> {
         audit::SCHEMA,
         notify::SCHEMA,
         executions::SCHEMA,
+        crate::definitions::SCHEMA,
         store::SEARCH_INDEXES,
         crate::trace::SCHEMA,
     ] {
@@ -43,6 +44,27 @@ pub fn migrate(conn: &Connection) -> Result<(), LocalError> {
     }
     stream::init_table_id(conn)?;
     notify::upgrade(conn)?;
+    executions::upgrade(conn)?;
     conn.execute_batch(&format!("PRAGMA user_version = {VERSION};"))?;
+    Ok(())
+}
+
+/// Adds a column that a later eventpay added to a table, to a data dir made before it (the
+/// owning module names the table and column; within one schema version, columns only ever
+/// come, nullable).
+pub(crate) fn add_column(
+    conn: &Connection,
+    table: &str,
+    column: &str,
+    ty: &str,
+) -> Result<(), LocalError> {
+    let has: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2",
+        rusqlite::params![table, column],
+        |r| r.get(0),
+    )?;
+    if !has {
+        conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty};"))?;
+    }
     Ok(())
 }

@@ -64,6 +64,8 @@ pub struct Spec {
     pub rates: RateTable,
     pub rules: Vec<Rule>,
     pub settlement: StateMachine,
+    /// The state machine's definition as the engine runs it (placeholders filled).
+    pub settlement_text: String,
     /// (path, method) pairs of the OpenAPI document, method lower-case.
     pub operations: BTreeSet<(String, String)>,
 }
@@ -82,12 +84,13 @@ impl Spec {
             .map_err(|e| SpecError::new(&rates_path, "$", e.to_string()))?;
         let rules = load_rules(&dir.join(RULES_DIR))?;
         let settlement_path = dir.join(SETTLEMENT_FILE);
-        let settlement = load_state_machine(&settlement_path, resources)?;
+        let (settlement, settlement_text) = load_state_machine(&settlement_path, resources)?;
         let operations = load_operations(&dir.join(OPENAPI_FILE))?;
         Ok(Spec {
             rates,
             rules,
             settlement,
+            settlement_text,
             operations,
         })
     }
@@ -192,7 +195,7 @@ pub fn select<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
 fn load_state_machine(
     file: &Path,
     resources: &BTreeMap<String, String>,
-) -> Result<StateMachine, SpecError> {
+) -> Result<(StateMachine, String), SpecError> {
     let text = fill_template(file, &read(file)?, resources)?;
     let machine = StateMachine::parse(&text)
         .map_err(|e| SpecError::new(file, e.path.clone(), e.message.clone()))?;
@@ -205,7 +208,7 @@ fn load_state_machine(
             ));
         }
     }
-    Ok(machine)
+    Ok((machine, text))
 }
 
 /// Replaces `${name}` with the registry's value, as Terraform's templatefile() does.

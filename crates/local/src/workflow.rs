@@ -18,6 +18,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::db::Db;
+use crate::definitions::Definitions;
 use crate::error::LocalError;
 use crate::executions::{self, Live, NewExecution, StepWrite};
 use crate::profile::{self, Part};
@@ -67,7 +68,7 @@ struct Timers {
 
 struct Shared {
     db: Db,
-    machine: Arc<StateMachine>,
+    definitions: Definitions,
     ready: Mutex<VecDeque<Live>>,
     ready_wake: Notify,
     timers: Mutex<Timers>,
@@ -91,11 +92,11 @@ pub struct Workflows {
 }
 
 impl Workflows {
-    pub fn new(db: Db, machine: Arc<StateMachine>, room_wake: Arc<Notify>) -> Self {
+    pub fn new(db: Db, definitions: Definitions, room_wake: Arc<Notify>) -> Self {
         Workflows {
             shared: Arc::new(Shared {
                 db,
-                machine,
+                definitions,
                 ready: Mutex::default(),
                 ready_wake: Notify::new(),
                 timers: Mutex::default(),
@@ -107,14 +108,15 @@ impl Workflows {
         }
     }
 
-    pub fn machine(&self) -> &StateMachine {
-        &self.shared.machine
+    /// The state machine versions: the live one new executions start on, and the others.
+    pub fn definitions(&self) -> &Definitions {
+        &self.shared.definitions
     }
 
     /// Builds a start (outside the writer); insert it with [`NewExecution::insert`] inside the
     /// transaction that consumes its trigger, then [`Workflows::submit`] what was inserted.
     pub fn prepare(&self, name: &str, input: Value) -> Result<NewExecution, LocalError> {
-        NewExecution::build(&self.shared.machine, name, input)
+        NewExecution::build(&self.shared.definitions.current(), name, input)
     }
 
     /// Hands committed starts to the engine.
@@ -256,7 +258,9 @@ impl Shared {
         self.figures.passes.fetch_add(1, Ordering::Relaxed);
         let mut running = JoinSet::new();
         for live in batch {
-            let (machine, tasks) = (self.machine.clone(), tasks.clone());
+            // Each on the version it started with: a reload applies to new executions only.
+            let machine = self.definitions.machine(live.definition.as_deref());
+            let tasks = tasks.clone();
             running.spawn(profile::timed(Part::Workflow, async move {
                 advance(&machine, tasks.as_ref(), live).await
             }));

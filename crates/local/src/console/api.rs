@@ -92,7 +92,8 @@ fn query_error(e: axum::extract::rejection::QueryRejection) -> HttpError {
 /// The running configuration: stages, rules, the state machine, spec files.
 pub async fn overview(State(c): State<Console>) -> Response {
     let matched = COUNTERS.snapshot().rules;
-    let rules: Vec<Value> = c
+    let spec = c.spec.get();
+    let rules: Vec<Value> = spec
         .rules
         .iter()
         .map(|r| {
@@ -108,9 +109,10 @@ pub async fn overview(State(c): State<Console>) -> Response {
         "dead_letter_queue": c.queue.dead_letter_queue,
         "max_receive_count": c.queue.max_receive_count,
         "state_machine": executions::STATE_MACHINE_NAME,
-        "definition": *c.definition,
+        "definition": spec.definition,
         "rules": rules,
-        "spec_files": *c.spec_files,
+        "spec_files": spec.files,
+        "spec": *c.spec_status.get(),
     }))
     .into_response()
 }
@@ -165,6 +167,8 @@ pub async fn timeline(
         })
         .await?;
     let rules: Vec<(String, String)> = c
+        .spec
+        .get()
         .rules
         .iter()
         .map(|r| (r.name.clone(), r.target.clone()))
@@ -215,7 +219,7 @@ pub async fn execution(
     Ok(Json(json!({
         "execution": line,
         "events": events,
-        "definition": *c.definition,
+        "definition": c.spec.get().definition,
         "redrive": { "possible": false, "reason": reason },
     }))
     .into_response())

@@ -13,7 +13,6 @@ mod live;
 mod timeline;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
@@ -29,6 +28,7 @@ use tracing::Instrument;
 
 use crate::db::{Db, Durability};
 use crate::queue::QueueConfig;
+use crate::reload::{Current, SpecStatus};
 use crate::spec::{RULES_DIR, SETTLEMENT_FILE, Spec};
 use crate::store::SqliteStore;
 use crate::trace::{self, COUNTERS, RequestContext};
@@ -54,73 +54,63 @@ pub struct RuleView {
     pub target: String,
 }
 
+/// The configuration as the console shows it; replaced whole when `--watch` reloads `spec/`.
+#[derive(Debug, Clone)]
+pub struct SpecView {
+    pub rules: Vec<RuleView>,
+    /// The state machine definition as written in `spec/` (placeholders unfilled).
+    pub definition: Value,
+    pub files: Vec<SpecFile>,
+}
+
+impl SpecView {
+    pub fn of(spec: &Spec, spec_dir: &Path) -> SpecView {
+        let rules = spec.rules.iter().map(|r| rule_view(spec_dir, r)).collect();
+        let definition = std::fs::read_to_string(spec_dir.join(SETTLEMENT_FILE))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null);
+        SpecView {
+            rules,
+            definition,
+            files: spec_files(spec_dir),
+        }
+    }
+}
+
+fn rule_view(spec_dir: &Path, r: &crate::spec::Rule) -> RuleView {
+    let raw: Value = std::fs::read_to_string(&r.file)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    RuleView {
+        name: r.name.clone(),
+        file: display_name(spec_dir, &r.file),
+        description: raw
+            .get("description")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        event_pattern: raw.get("event_pattern").cloned().unwrap_or(Value::Null),
+        target: raw
+            .pointer("/target/kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+    }
+}
+
 /// What the console knows about the running configuration.
 #[derive(Clone)]
 pub struct Console {
     pub db: Db,
     pub store: SqliteStore,
     pub queue: QueueConfig,
-    pub rules: Arc<Vec<RuleView>>,
-    /// The state machine definition as written in `spec/` (placeholders unfilled).
-    pub definition: Arc<Value>,
-    pub spec_files: Arc<Vec<SpecFile>>,
+    pub spec: Current<SpecView>,
+    /// Which version of each spec file is live, and the last reload's outcome.
+    pub spec_status: Current<SpecStatus>,
     pub data_dir: PathBuf,
     pub durability: Durability,
     pub live: Live,
-}
-
-impl Console {
-    pub fn new(
-        db: Db,
-        store: SqliteStore,
-        queue: QueueConfig,
-        spec: &Spec,
-        spec_dir: &Path,
-        data_dir: &Path,
-        durability: Durability,
-    ) -> (Console, Sampler) {
-        let rules = spec
-            .rules
-            .iter()
-            .map(|r| {
-                let raw: Value = std::fs::read_to_string(&r.file)
-                    .ok()
-                    .and_then(|t| serde_json::from_str(&t).ok())
-                    .unwrap_or(Value::Null);
-                RuleView {
-                    name: r.name.clone(),
-                    file: display_name(spec_dir, &r.file),
-                    description: raw
-                        .get("description")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
-                    event_pattern: raw.get("event_pattern").cloned().unwrap_or(Value::Null),
-                    target: raw
-                        .pointer("/target/kind")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned(),
-                }
-            })
-            .collect();
-        let definition = std::fs::read_to_string(spec_dir.join(SETTLEMENT_FILE))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(Value::Null);
-        let (live, sampler) = Live::new(db.clone(), queue.clone());
-        let console = Console {
-            db,
-            store,
-            queue,
-            rules: Arc::new(rules),
-            definition: Arc::new(definition),
-            spec_files: Arc::new(spec_files(spec_dir)),
-            data_dir: data_dir.to_owned(),
-            durability,
-            live,
-        };
-        (console, sampler)
-    }
 }
 
 fn display_name(spec_dir: &Path, file: &Path) -> String {
@@ -129,7 +119,7 @@ fn display_name(spec_dir: &Path, file: &Path) -> String {
 }
 
 /// Every file of `spec/` with its digest, rules included.
-fn spec_files(spec_dir: &Path) -> Vec<SpecFile> {
+pub fn spec_files(spec_dir: &Path) -> Vec<SpecFile> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(spec_dir)
         .into_iter()
         .flatten()

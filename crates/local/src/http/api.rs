@@ -62,9 +62,10 @@ fn new_id() -> String {
 }
 
 pub async fn post_quote(State(app): State<AppState>, body: Body) -> Result<Response, HttpError> {
+    let rates = app.rates.get();
     let ctx = QuoteContext {
         signer: app.signing_key.as_ref(),
-        rates: &app.rates,
+        rates: &rates,
         pricing: &app.pricing,
         ttl: app.quote_ttl,
     };

@@ -35,7 +35,8 @@ pub struct Wakes {
 pub struct AppState {
     pub db: Db,
     pub store: SqliteStore,
-    pub rates: Arc<RateTable>,
+    /// The rate table; `--watch` replaces it, each quote is priced by the table it found.
+    pub rates: crate::reload::Current<RateTable>,
     pub pricing: Arc<PricingPolicy>,
     pub signing_key: Arc<SigningKey>,
     pub quote_ttl: chrono::Duration,
