@@ -55,6 +55,10 @@ pub struct UpArgs {
     /// for it, before the sweeper counts it stuck.
     #[arg(long, env = "EVENTPAY_STUCK_AFTER_SECS", default_value_t = 60)]
     stuck_after_secs: u64,
+    /// Fault injection for `eventpay simulate` (hidden): `seed=S,crash_after=N,duplicates=P,
+    /// reorder=B,deliveries=P,task_failures=P,task_timeouts=P` (see crates/local/src/chaos.rs).
+    #[arg(long, hide = true)]
+    chaos: Option<eventpay_local::chaos::ChaosConfig>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "EVENTPAY_LOG_JSON")]
     log_json: bool,
@@ -82,6 +86,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     init_logging(args.log_json, args.quiet);
     if args.payment_limit <= Decimal::ZERO {
         anyhow::bail!("--payment-limit must be positive");
+    }
+    if let Some(chaos) = args.chaos {
+        eventpay_local::chaos::install(chaos);
     }
     let config = Config {
         addr: args.addr,
