@@ -15,6 +15,18 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the child has to exit after SIGTERM before it is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// The child ended (its output closed) before it listened: it failed or was killed at start-up.
+#[derive(Debug)]
+pub struct ExitedBeforeListening;
+
+impl std::fmt::Display for ExitedBeforeListening {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the runtime exited before it listened")
+    }
+}
+
+impl std::error::Error for ExitedBeforeListening {}
+
 pub struct Runtime {
     child: Child,
     pub pid: u32,
@@ -109,6 +121,9 @@ impl Runtime {
             Ok(Err(e)) => return Err(e).context("reading the runtime's output"),
             Err(_) => bail!("the runtime did not start within {START_TIMEOUT:?}"),
         };
+        if line.is_empty() {
+            return Err(ExitedBeforeListening.into());
+        }
         let Some(base) = line
             .split_whitespace()
             .find(|w| w.starts_with("http://"))

@@ -20,12 +20,14 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
 
 use crate::bench::load::Api;
-use crate::bench::runtime::Runtime;
+use crate::bench::runtime::{ExitedBeforeListening, Runtime};
 use check::{ClientLog, View};
 use workload::Op;
 
 /// At most this many payments per seed: `/_local/notifications` lists the newest 1,000.
 const MAX_PAYMENTS: usize = 300;
+/// How long one look at the work left may take (a few GETs).
+const LOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Args)]
 pub struct SimulateArgs {
@@ -98,7 +100,7 @@ fn chaos_arg(rng: &mut ChaCha8Rng, seed: u64, round: u32, crash_within: Option<u
     arg
 }
 
-fn runtime_args(chaos: String) -> Vec<String> {
+fn runtime_args(chaos: &str) -> Vec<String> {
     [
         "--quote-ttl-secs",
         "3600",
@@ -115,44 +117,75 @@ fn runtime_args(chaos: String) -> Vec<String> {
     ]
     .iter()
     .map(|s| s.to_string())
-    .chain([chaos])
+    .chain([chaos.to_owned()])
     .collect()
 }
 
-/// One seed, start to end; a summary of what happened, or what went wrong.
+/// One seed, start to end, on a fresh data dir that is removed if the seed passes and kept (with
+/// the runtime's log) if it fails.
 async fn simulate(seed: u64, args: &SimulateArgs, parent: &Path) -> anyhow::Result<String> {
     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     let dir = tempfile::Builder::new()
-        .prefix("eventpay-sim-")
+        .prefix(&format!("eventpay-sim-{seed}-"))
         .tempdir_in(parent)
         .context("creating a data dir")?;
-    let data_dir = dir.path().join("data");
+    let outcome = rounds(seed, args, dir.path()).await;
+    if outcome.is_err() {
+        let kept = dir.keep();
+        return outcome.with_context(|| {
+            format!(
+                "the data dir and runtime.log are kept in {}",
+                kept.display()
+            )
+        });
+    }
+    outcome
+}
+
+/// The rounds of one seed in `dir`; a summary of what happened, or what went wrong.
+async fn rounds(seed: u64, args: &SimulateArgs, dir: &Path) -> anyhow::Result<String> {
+    let data_dir = dir.join("data");
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
     let mut ops = workload::plan(seed, args.payments);
     let mut log = ClientLog::default();
-    let rounds = args.crashes + 1;
-    let per_round = args.payments.div_ceil(rounds as usize);
+    let total = args.crashes + 1;
+    let per_round = args.payments.div_ceil(total as usize);
     let deadline = Duration::from_secs(args.round_timeout);
     let mut crashed = 0;
-    for round in 0..rounds {
-        let last = round + 1 == rounds;
+    for round in 0..total {
+        let last = round + 1 == total;
         // Roughly the commits a round makes: a crash point inside it.
         let crash_within = (!last).then_some(per_round as u64 * 6 + 10);
         let chaos = chaos_arg(&mut rng, seed, round, crash_within);
-        let log_file = dir.path().join("runtime.log");
-        let mut rt = Runtime::launch(
+        let launched = Runtime::launch(
             &data_dir,
-            &runtime_args(chaos.clone()),
+            &runtime_args(&chaos),
             None,
-            Some(&log_file),
+            Some(&dir.join("runtime.log")),
         )
-        .await
-        .with_context(|| {
-            format!("round {round}: waiting for the runtime to listen (--chaos {chaos})")
-        })?;
+        .await;
+        let mut rt = match launched {
+            Ok(rt) => rt,
+            // The crash point fell among the start-up's own commits (resumed executions, the
+            // sweeper's first pass): a crash like any other.
+            Err(e) if !last && e.is::<ExitedBeforeListening>() => {
+                crashed += 1;
+                continue;
+            }
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!("round {round}: waiting for the runtime to listen (--chaos {chaos})")
+                });
+            }
+        };
         let api = Api::new(&rt.base, None, 4)?;
         let upto = ((round as usize + 1) * per_round).min(ops.len());
-        post_round(&api, &mut rt, &mut ops[..upto], &mut log).await;
+        let posted = post_round(&api, &mut rt, &mut ops[..upto], &mut log);
+        if tokio::time::timeout(deadline, posted).await.is_err() {
+            bail!(
+                "round {round}: after {deadline:?} still waiting for answers to the round's requests (--chaos {chaos})"
+            );
+        }
         match settle(&api, &mut rt, deadline, last).await {
             Ok(Ended::Crashed) if last => {
                 bail!("round {round}: the runtime exited without a crash point")
@@ -201,10 +234,11 @@ async fn settle(
         if rt.has_exited() {
             return Ok(Ended::Crashed);
         }
-        match work_left(api).await {
-            Ok(None) => return Ok(Ended::Settled),
-            Ok(Some(what)) => left = what,
-            Err(e) => left = format!("an answer ({e:#})"),
+        match tokio::time::timeout(LOOK_TIMEOUT, work_left(api)).await {
+            Ok(Ok(None)) => return Ok(Ended::Settled),
+            Ok(Ok(Some(what))) => left = what,
+            Ok(Err(e)) => left = format!("an answer ({e:#})"),
+            Err(_) => left = format!("an answer within {LOOK_TIMEOUT:?}"),
         }
         if started.elapsed() > deadline {
             let end = if last { "settle" } else { "crash or settle" };
