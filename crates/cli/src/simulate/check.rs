@@ -71,6 +71,18 @@ pub fn check(client: &ClientLog, payments: &[View], notifications: &[String]) ->
     out
 }
 
+/// Nothing was dead-lettered: every message on the queue was a real change (duplicated,
+/// reordered or delivered again, never refused) and was processed.
+pub fn nothing_dead_lettered(dead_letter_depth: u64) -> Option<Violation> {
+    (dead_letter_depth > 0).then(|| {
+        Violation::new(
+            "nothing dead-lettered",
+            "*",
+            format!("{dead_letter_depth} message(s) on the dead-letter queue"),
+        )
+    })
+}
+
 /// No accepted payment is lost, and none is listed twice.
 pub fn accepted_present(client: &ClientLog, payments: &[View]) -> Vec<Violation> {
     let mut seen: BTreeMap<&str, u32> = BTreeMap::new();
@@ -287,6 +299,15 @@ mod tests {
                 "a notification for every final status",
                 "notifications tell the final status"
             ]
+        );
+    }
+
+    #[test]
+    fn dead_letters_are_a_violation() {
+        assert_eq!(nothing_dead_lettered(0), None);
+        assert_eq!(
+            nothing_dead_lettered(2).map(|v| v.invariant),
+            Some("nothing dead-lettered")
         );
     }
 

@@ -292,7 +292,12 @@ async fn verify(api: &Api, log: &ClientLog, ops: &[Op]) -> anyhow::Result<String
         .flatten()
         .filter_map(|n| n["message"].as_str().map(str::to_owned))
         .collect();
-    let violations = check::check(log, &payments, &messages);
+    let (_, queues) = api.get("/_local/queues", &[]).await?;
+    let dead = queues["queues"][0]["dead_letter_depth"]
+        .as_u64()
+        .unwrap_or(0);
+    let mut violations = check::check(log, &payments, &messages);
+    violations.extend(check::nothing_dead_lettered(dead));
     if let Some(first) = violations.first() {
         let more = violations.len() - 1;
         bail!(
