@@ -16,6 +16,9 @@ pub struct View {
     pub history: Vec<StatusChange>,
     #[serde(default)]
     pub settlement: Option<Settlement>,
+    /// Why it was REJECTED or FAILED (`stuck: ...` if the sweeper resolved it).
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// What the client was told, over every round.

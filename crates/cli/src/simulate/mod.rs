@@ -311,8 +311,12 @@ async fn verify(api: &Api, log: &ClientLog, ops: &[Op]) -> anyhow::Result<String
     }
     let count = |s: &str| payments.iter().filter(|p| p.status.as_str() == s).count();
     let unanswered = ops.iter().filter(|o| o.payment_id.is_none()).count();
+    let swept = payments
+        .iter()
+        .filter(|p| p.reason.as_deref().is_some_and(|r| r.starts_with("stuck")))
+        .count();
     Ok(format!(
-        "{} payments ({} SETTLED, {} REJECTED, {} FAILED), {} accepted, {} without a known answer",
+        "{} payments ({} SETTLED, {} REJECTED, {} FAILED, {swept} of them by the sweeper), {} accepted, {} without a known answer",
         payments.len(),
         count("SETTLED"),
         count("REJECTED"),
