@@ -174,6 +174,17 @@ impl LocalTasks {
                 format!("a fault injected through /_local/faults made {function} fail"),
             )));
         }
+        self.run_contract(function, task, input).await
+    }
+
+    /// The core's task contract, with the simulator's seeded faults around it when they are on
+    /// ([`crate::chaos`]): a failure before running, or an answer lost after the work is done.
+    async fn run_contract(
+        &self,
+        function: &str,
+        task: Task,
+        input: Value,
+    ) -> Result<Value, TaskError> {
         let chaos = input
             .get("payment_id")
             .and_then(Value::as_str)
