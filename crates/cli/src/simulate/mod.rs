@@ -151,11 +151,12 @@ async fn rounds(seed: u64, args: &SimulateArgs, dir: &Path) -> anyhow::Result<St
     let total = args.crashes + 1;
     let per_round = args.payments.div_ceil(total as usize);
     let deadline = Duration::from_secs(args.round_timeout);
-    let mut crashed = 0;
+    let (mut crashed, mut killed) = (0, 0);
     for round in 0..total {
         let last = round + 1 == total;
-        // Roughly the commits a round makes: a crash point inside it.
-        let crash_within = (!last).then_some(per_round as u64 * 6 + 10);
+        // A round makes about 9 commits a payment (posted one at a time, as here; the summary
+        // shows the last round's): the crash point falls anywhere from start-up to settling.
+        let crash_within = (!last).then_some(per_round as u64 * 9 + 10);
         let chaos = chaos_arg(&mut rng, seed, round, crash_within);
         let launched = Runtime::launch(
             &data_dir,
@@ -194,9 +195,15 @@ async fn rounds(seed: u64, args: &SimulateArgs, dir: &Path) -> anyhow::Result<St
             Ok(Ended::Settled) if last => {
                 let outcome = verify(&api, &log, &ops).await;
                 rt.kill();
-                return outcome.map(|s| format!("{s}; {crashed} crash(es)"));
+                return outcome.map(|s| {
+                    format!("{s}; {crashed} crash point(s) hit, {killed} killed once settled")
+                });
             }
-            Ok(Ended::Settled) => rt.kill(),
+            Ok(Ended::Settled) => {
+                // The crash point lay beyond the round's work: a kill from outside instead.
+                rt.kill();
+                killed += 1;
+            }
             Err(e) => return Err(e).with_context(|| format!("round {round} (--chaos {chaos})")),
         }
     }
@@ -315,8 +322,10 @@ async fn verify(api: &Api, log: &ClientLog, ops: &[Op]) -> anyhow::Result<String
         .iter()
         .filter(|p| p.reason.as_deref().is_some_and(|r| r.starts_with("stuck")))
         .count();
+    let (_, figures) = api.get("/_local/figures", &[]).await?;
+    let commits = figures["writer"]["commits"].as_u64().unwrap_or(0);
     Ok(format!(
-        "{} payments ({} SETTLED, {} REJECTED, {} FAILED, {swept} of them by the sweeper), {} accepted, {} without a known answer",
+        "{} payments ({} SETTLED, {} REJECTED, {} FAILED, {swept} of them by the sweeper), {} accepted, {} without a known answer, {commits} commits in the last round",
         payments.len(),
         count("SETTLED"),
         count("REJECTED"),
