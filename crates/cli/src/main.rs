@@ -8,6 +8,7 @@ mod deploy;
 mod events;
 mod input;
 mod sigv4;
+mod simulate;
 mod smoke;
 mod states;
 mod up;
@@ -40,6 +41,8 @@ enum Command {
     /// Load generator: drive a runtime (its own, or --url) with quote + payment pairs, wait until all
     /// are final, check them and report throughput, latency, disk and memory beside the disk's limit.
     Bench(bench::BenchArgs),
+    /// Seeded fault simulation: the whole flow under injected faults and crashes, then its invariants checked.
+    Simulate(simulate::SimulateArgs),
     /// Deploy to AWS: package the functions, terraform plan, show the changes per module, confirm, apply the saved plan.
     Deploy(deploy::DeployArgs),
     /// Remove the AWS deployment: a destroy plan, its summary, confirm, apply it.
@@ -65,6 +68,7 @@ fn main() -> std::process::ExitCode {
             Command::Up(args) => up::run(args).await,
             Command::Smoke(args) => smoke::run(args).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Simulate(args) => simulate::run(args).await,
             Command::Events(cmd) => events::run(cmd),
             Command::States(cmd) => states::run(cmd).await,
             Command::Deploy(args) => deploy::deploy(args),

@@ -84,6 +84,10 @@ pub struct UpArgs {
     /// and printed at start-up when --addr is not a loopback address.
     #[arg(long, env = "EVENTPAY_TOKEN")]
     token: Option<String>,
+    /// Fault injection for `eventpay simulate` (hidden): `seed=S,crash_after=N,duplicates=P,
+    /// reorder=B,deliveries=P,task_failures=P,task_timeouts=P` (see crates/local/src/chaos.rs).
+    #[arg(long, hide = true)]
+    chaos: Option<eventpay_local::chaos::ChaosConfig>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "EVENTPAY_LOG_JSON")]
     log_json: bool,
@@ -131,6 +135,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--payment-limit must be positive");
     }
     let edge = edge_config(&args);
+    if let Some(chaos) = args.chaos {
+        eventpay_local::chaos::install(chaos);
+    }
     let config = Config {
         addr: args.addr,
         data_dir: args.data_dir,
