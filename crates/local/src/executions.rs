@@ -509,3 +509,90 @@ pub fn line_with_history(
         });
     Ok(Some((line, events)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eventpay_states::{TaskError, TaskInvoker};
+    use std::future::Future;
+    use std::pin::Pin;
+
+    struct Failing;
+
+    impl TaskInvoker for Failing {
+        fn invoke<'a>(
+            &'a self,
+            _resource: &'a str,
+            _input: Value,
+        ) -> Pin<Box<dyn Future<Output = Result<Value, TaskError>> + Send + 'a>> {
+            Box::pin(std::future::ready(Err(TaskError {
+                error: "Boom".into(),
+                cause: "down".into(),
+            })))
+        }
+    }
+
+    fn machine() -> StateMachine {
+        StateMachine::from_value(&json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "End": true}}}))
+        .unwrap()
+    }
+
+    /// A stored execution that FAILED in its Task state.
+    async fn failed(conn: &mut Connection, m: &StateMachine) -> Live {
+        let tx = conn.transaction().unwrap();
+        let mut live = NewExecution::build(m, "e1", json!({"a": 1}))
+            .unwrap()
+            .insert(&tx)
+            .unwrap()
+            .unwrap();
+        let events = live.execution.step(m, &Failing, chrono::Utc::now()).await;
+        StepWrite::prepare(&live, &events)
+            .unwrap()
+            .unwrap()
+            .apply(&tx)
+            .unwrap();
+        tx.commit().unwrap();
+        live
+    }
+
+    #[tokio::test]
+    async fn a_stored_failed_execution_is_redriven_and_described() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        let m = machine();
+        failed(&mut conn, &m).await;
+        let d = describe(&conn, &m, "e1").unwrap().unwrap();
+        assert_eq!(d["status"], "FAILED");
+        assert_eq!(d["redriveStatus"], "REDRIVABLE", "{d}");
+
+        let tx = conn.transaction().unwrap();
+        let live = redrive(&tx, &m, &execution_arn("e1"), chrono::Utc::now())
+            .unwrap()
+            .unwrap();
+        tx.commit().unwrap();
+        assert_eq!(live.execution.current_state(), Some("T"));
+        let d = describe(&conn, &m, "e1").unwrap().unwrap();
+        assert_eq!(d["status"], "RUNNING");
+        assert_eq!(d["stopDate"], Value::Null);
+        assert_eq!(
+            d["error"],
+            Value::Null,
+            "the old failure is not the status: {d}"
+        );
+        assert_eq!(d["redriveCount"], 1);
+        assert_eq!(
+            d["redriveStatusReason"],
+            "Execution is RUNNING and cannot be redriven."
+        );
+        let last = d["events"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["type"], "ExecutionRedriven");
+        assert_eq!(running(&conn).unwrap().len(), 1, "resumed after a restart");
+
+        let tx = conn.transaction().unwrap();
+        let again = redrive(&tx, &m, "e1", chrono::Utc::now()).unwrap();
+        let missing = redrive(&tx, &m, "nope", chrono::Utc::now()).unwrap();
+        assert!(matches!(again, Err(NotRedriven::NotRedrivable(_))));
+        assert_eq!(missing.unwrap_err(), NotRedriven::NotFound);
+    }
+}
