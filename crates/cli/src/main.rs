@@ -7,6 +7,7 @@ mod cost;
 mod deploy;
 mod events;
 mod input;
+mod inspect;
 mod sigv4;
 mod simulate;
 mod smoke;
@@ -28,6 +29,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Workflow executions of a running `eventpay up` (list, describe, history, redrive).
+    Executions(inspect::ExecutionsArgs),
+    /// Queues of a running `eventpay up` (list, peek, redrive the dead-letter queue).
+    Queues(inspect::QueuesArgs),
     /// Run the whole system locally in one process (HTTP API, stream, queue, bus, workflow).
     Up(up::UpArgs),
     /// Quote -> payment -> wait for SETTLED against a deployment; exits non-zero naming the failed step.
@@ -66,6 +71,8 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Up(args) => up::run(args).await,
+            Command::Executions(args) => inspect::executions(args).await,
+            Command::Queues(args) => inspect::queues(args).await,
             Command::Smoke(args) => smoke::run(args).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Simulate(args) => simulate::run(args).await,

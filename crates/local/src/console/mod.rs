@@ -63,6 +63,8 @@ pub struct Console {
     pub rules: Arc<Vec<RuleView>>,
     /// The state machine definition as written in `spec/` (placeholders unfilled).
     pub definition: Arc<Value>,
+    /// The parsed state machine, to tell whether an execution can be redriven.
+    pub machine: Arc<eventpay_states::StateMachine>,
     pub spec_files: Arc<Vec<SpecFile>>,
     pub data_dir: PathBuf,
     pub durability: Durability,
@@ -114,6 +116,7 @@ impl Console {
             queue,
             rules: Arc::new(rules),
             definition: Arc::new(definition),
+            machine: Arc::new(spec.settlement.clone()),
             spec_files: Arc::new(spec_files(spec_dir)),
             data_dir: data_dir.to_owned(),
             durability,
