@@ -7,7 +7,9 @@ mod cost;
 mod deploy;
 mod events;
 mod input;
+mod inspect;
 mod sigv4;
+mod simulate;
 mod smoke;
 mod states;
 mod up;
@@ -27,6 +29,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Workflow executions of a running `eventpay up` (list, describe, history, redrive).
+    Executions(inspect::ExecutionsArgs),
+    /// Queues of a running `eventpay up` (list, peek, redrive the dead-letter queue).
+    Queues(inspect::QueuesArgs),
     /// Run the whole system locally in one process (HTTP API, stream, queue, bus, workflow).
     Up(up::UpArgs),
     /// Quote -> payment -> wait for SETTLED against a deployment; exits non-zero naming the failed step.
@@ -40,6 +46,8 @@ enum Command {
     /// Load generator: drive a runtime (its own, or --url) with quote + payment pairs, wait until all
     /// are final, check them and report throughput, latency, disk and memory beside the disk's limit.
     Bench(bench::BenchArgs),
+    /// Seeded fault simulation: the whole flow under injected faults and crashes, then its invariants checked.
+    Simulate(simulate::SimulateArgs),
     /// Deploy to AWS: package the functions, terraform plan, show the changes per module, confirm, apply the saved plan.
     Deploy(deploy::DeployArgs),
     /// Remove the AWS deployment: a destroy plan, its summary, confirm, apply it.
@@ -63,8 +71,11 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Up(args) => up::run(args).await,
+            Command::Executions(args) => inspect::executions(args).await,
+            Command::Queues(args) => inspect::queues(args).await,
             Command::Smoke(args) => smoke::run(args).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Simulate(args) => simulate::run(args).await,
             Command::Events(cmd) => events::run(cmd),
             Command::States(cmd) => states::run(cmd).await,
             Command::Deploy(args) => deploy::deploy(args),

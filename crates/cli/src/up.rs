@@ -89,6 +89,10 @@ pub struct UpArgs {
     /// (file and path logged) and the running configuration keeps serving.
     #[arg(long, env = "EVENTPAY_WATCH")]
     watch: bool,
+    /// Fault injection for `eventpay simulate` (hidden): `seed=S,crash_after=N,duplicates=P,
+    /// reorder=B,deliveries=P,task_failures=P,task_timeouts=P` (see crates/local/src/chaos.rs).
+    #[arg(long, hide = true)]
+    chaos: Option<eventpay_local::chaos::ChaosConfig>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "EVENTPAY_LOG_JSON")]
     log_json: bool,
@@ -136,6 +140,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--payment-limit must be positive");
     }
     let edge = edge_config(&args);
+    if let Some(chaos) = args.chaos {
+        eventpay_local::chaos::install(chaos);
+    }
     let config = Config {
         addr: args.addr,
         data_dir: args.data_dir,

@@ -324,11 +324,25 @@
           </tbody></table></div></section></div>`;
       return e;
     };
-    const e = await load();
-    if (e && e.status === "RUNNING") {
+    const wireRedrive = () => {
+      const btn = document.querySelector("[data-testid=redrive-execution]");
+      if (!btn) return;
+      btn.addEventListener("click", async () => {
+        btn.disabled = true;
+        try { await post("/_local/executions/" + encodeURIComponent(arg) + "/redrive", {}); }
+        catch (err) { document.querySelector("#redrive-why").textContent = "redrive failed: " + err.message; return; }
+        const n = await load();
+        wireRedrive();
+        if (n && n.status === "RUNNING") follow();
+      });
+    };
+    const follow = () => {
       let busy = false;
-      onFigures = async () => { if (busy) return; busy = true; try { const n = await load(); if (n && n.status !== "RUNNING") onFigures = null; } finally { busy = false; } };
-    }
+      onFigures = async () => { if (busy) return; busy = true; try { const n = await load(); wireRedrive(); if (n && n.status !== "RUNNING") onFigures = null; } finally { busy = false; } };
+    };
+    const e = await load();
+    wireRedrive();
+    if (e && e.status === "RUNNING") follow();
   }
 
   // ---------- queues ----------

@@ -404,7 +404,9 @@ fn commit_batch(conn: &mut Connection, mut batch: Vec<Box<dyn Job>>, stats: &Wri
     let outcome = tx.commit().map_err(|e| e.to_string());
     match &outcome {
         Ok(()) => {
-            stats.commits.fetch_add(1, Ordering::Relaxed);
+            let commits = stats.commits.fetch_add(1, Ordering::Relaxed) + 1;
+            // The simulator's crash point: committed, nobody answered yet.
+            crate::chaos::after_commit(commits);
             stats
                 .writes
                 .fetch_add(batch.len() as u64, Ordering::Relaxed);

@@ -102,6 +102,19 @@ impl Definitions {
     /// The machine of an execution's version; `None` (an execution started before versions
     /// were recorded) is the current one.
     pub fn machine(&self, digest: Option<&str>) -> Arc<StateMachine> {
+        self.resolve(digest, |d| self.db.read_now(|c| text_of(c, d)))
+    }
+
+    /// [`Definitions::machine`] reading through `conn` (inside a read or a write already).
+    pub fn machine_with(&self, conn: &Connection, digest: Option<&str>) -> Arc<StateMachine> {
+        self.resolve(digest, |d| text_of(conn, d))
+    }
+
+    fn resolve(
+        &self,
+        digest: Option<&str>,
+        text: impl FnOnce(&str) -> Result<Option<String>, LocalError>,
+    ) -> Arc<StateMachine> {
         let Some(digest) = digest else {
             return self.current().machine;
         };
@@ -113,7 +126,7 @@ impl Definitions {
         {
             return m.clone();
         }
-        match self.load(digest) {
+        match load(digest, text) {
             Ok(machine) => {
                 self.known
                     .write()
@@ -129,14 +142,15 @@ impl Definitions {
             }
         }
     }
+}
 
-    fn load(&self, digest: &str) -> Result<Arc<StateMachine>, LocalError> {
-        let text = self
-            .db
-            .read_now(|c| text_of(c, digest))?
-            .ok_or_else(|| LocalError::Io(format!("no state machine version {digest}")))?;
-        let machine = StateMachine::parse(&text)
-            .map_err(|e| LocalError::Io(format!("state machine version {digest}: {e:?}")))?;
-        Ok(Arc::new(machine))
-    }
+fn load(
+    digest: &str,
+    text: impl FnOnce(&str) -> Result<Option<String>, LocalError>,
+) -> Result<Arc<StateMachine>, LocalError> {
+    let text = text(digest)?
+        .ok_or_else(|| LocalError::Io(format!("no state machine version {digest}")))?;
+    let machine = StateMachine::parse(&text)
+        .map_err(|e| LocalError::Io(format!("state machine version {digest}: {e:?}")))?;
+    Ok(Arc::new(machine))
 }

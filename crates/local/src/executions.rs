@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::compact;
-use crate::definitions::Version;
+use crate::definitions::{Definitions, Version};
 use crate::error::LocalError;
 use crate::tasks::{ACCOUNT, REGION};
 
@@ -191,6 +191,102 @@ impl StepWrite {
     }
 }
 
+/// Why RedriveExecution did not redrive an execution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotRedriven {
+    NotFound,
+    /// ExecutionNotRedrivable, with DescribeExecution's `redriveStatusReason`.
+    NotRedrivable(String),
+}
+
+/// RedriveExecution inside the caller's transaction: the stored execution continues from the
+/// state where it stopped (`Execution::redrive`), back to RUNNING, with `ExecutionRedriven`
+/// appended to its history. Returns it for the engine's ready list.
+pub fn redrive(
+    tx: &Transaction<'_>,
+    definitions: &Definitions,
+    id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Result<Live, NotRedriven>, LocalError> {
+    let Some((seq, status, state, definition)) = stored(tx, id)? else {
+        return Ok(Err(NotRedriven::NotFound));
+    };
+    let Some(state) = state else {
+        return Ok(Err(NotRedriven::NotRedrivable(
+            not_redrivable_without_state(&status),
+        )));
+    };
+    let mut execution: Execution = compact::unpack(&state)?;
+    // Redriven on the version it ran on, as Step Functions does.
+    let machine = definitions.machine_with(tx, definition.as_deref());
+    let events = match execution.redrive(&machine, now) {
+        Ok(events) => events,
+        Err(reason) => return Ok(Err(NotRedriven::NotRedrivable(reason))),
+    };
+    let first_id = events.first().map_or(0, |e| e.id);
+    tx.prepare_cached(
+        "UPDATE executions SET status = 'RUNNING', stop_date = NULL, state = ?1 WHERE seq = ?2",
+    )?
+    .execute(params![compact::pack(&execution)?, seq])?;
+    insert_history(tx, seq, first_id, &compact::pack(&events)?)?;
+    Ok(Ok(Live {
+        seq,
+        execution,
+        definition: definition.map(Arc::from),
+    }))
+}
+
+/// The reason for an execution whose state is not kept (a SUCCEEDED one: its output is in its
+/// history).
+fn not_redrivable_without_state(status: &str) -> String {
+    format!("Execution is {status} and cannot be redriven.")
+}
+
+type StoredRow = (i64, String, Option<Vec<u8>>, Option<String>);
+
+fn stored(conn: &Connection, id: &str) -> Result<Option<StoredRow>, LocalError> {
+    Ok(conn
+        .prepare_cached("SELECT seq, status, state, definition FROM executions WHERE name = ?1")?
+        .query_row(params![name_of(id)], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?)
+}
+
+/// DescribeExecution's redrive fields of a stored execution: `redriveCount`, `redriveDate`,
+/// `redriveStatus` and (when NOT_REDRIVABLE) `redriveStatusReason`.
+pub fn redrive_fields(
+    conn: &Connection,
+    definitions: &Definitions,
+    name: &str,
+) -> Result<serde_json::Map<String, Value>, LocalError> {
+    let mut out = serde_json::Map::new();
+    let Some((_, status, state, definition)) = stored(conn, name)? else {
+        return Ok(out);
+    };
+    let machine = definitions.machine_with(conn, definition.as_deref());
+    let execution: Option<Execution> = state.map(|s| compact::unpack(&s)).transpose()?;
+    let verdict = match &execution {
+        Some(e) => e.redrivable(&machine, chrono::Utc::now()),
+        None => Err(not_redrivable_without_state(&status)),
+    };
+    let count = execution.as_ref().map_or(0, Execution::redrive_count);
+    out.insert("redriveCount".into(), json!(count));
+    if let Some(date) = execution.as_ref().and_then(Execution::redrive_date) {
+        out.insert("redriveDate".into(), json!(date.to_rfc3339()));
+    }
+    match verdict {
+        Ok(()) => {
+            out.insert("redriveStatus".into(), json!("REDRIVABLE"));
+        }
+        Err(reason) => {
+            out.insert("redriveStatus".into(), json!("NOT_REDRIVABLE"));
+            out.insert("redriveStatusReason".into(), json!(reason));
+        }
+    }
+    Ok(out)
+}
+
 /// Every RUNNING execution, to resume after a start.
 pub fn running(conn: &Connection) -> Result<Vec<Live>, LocalError> {
     let mut stmt = conn.prepare(
@@ -273,7 +369,6 @@ pub fn history(conn: &Connection, seq: i64) -> Result<Vec<Value>, LocalError> {
     Ok(events)
 }
 
-/// DescribeExecution, with `events` as GetExecutionHistory returns them.
 /// The status (`RUNNING`, `SUCCEEDED`, ...) of the execution named `name`, if there is one.
 pub fn status_of(conn: &Connection, name: &str) -> Result<Option<String>, LocalError> {
     Ok(conn
@@ -282,7 +377,13 @@ pub fn status_of(conn: &Connection, name: &str) -> Result<Option<String>, LocalE
         .optional()?)
 }
 
-pub fn describe(conn: &Connection, id: &str) -> Result<Option<Value>, LocalError> {
+/// DescribeExecution (with its redrive fields), with `events` as GetExecutionHistory returns
+/// them.
+pub fn describe(
+    conn: &Connection,
+    definitions: &Definitions,
+    id: &str,
+) -> Result<Option<Value>, LocalError> {
     let name = name_of(id);
     let row = conn
         .prepare_cached(
@@ -303,25 +404,32 @@ pub fn describe(conn: &Connection, id: &str) -> Result<Option<Value>, LocalError
         return Ok(None);
     };
     let events = history(conn, seq)?;
+    // The last one: a redriven execution has one failure per attempt.
     let detail = |kind: &str, field: &str| {
-        events.iter().find_map(|e| {
+        events.iter().rev().find_map(|e| {
             e.get(kind)
                 .and_then(|d| d.get(field))
                 .and_then(Value::as_str)
                 .map(str::to_owned)
         })
     };
-    Ok(Some(json!({
+    let failed = status == "FAILED";
+    let mut out = json!({
         "executionArn": execution_arn(&name), "name": name, "stateMachineArn": state_machine_arn(),
         "status": status,
         "input": detail("executionStartedEventDetails", "input"),
         "output": detail("executionSucceededEventDetails", "output"),
-        "error": detail("executionFailedEventDetails", "error"),
-        "cause": detail("executionFailedEventDetails", "cause"),
-        "startDate": start, "stopDate": stop, "events": events,
+        "error": detail("executionFailedEventDetails", "error").filter(|_| failed),
+        "cause": detail("executionFailedEventDetails", "cause").filter(|_| failed),
+        "startDate": start, "stopDate": stop,
         // The state machine version it runs on (the digest of its definition).
         "definition": definition,
-    })))
+    });
+    if let Some(obj) = out.as_object_mut() {
+        obj.extend(redrive_fields(conn, definitions, &name)?);
+        obj.insert("events".into(), Value::Array(events));
+    }
+    Ok(Some(out))
 }
 
 /// Counts by status, for the live figures.
@@ -430,4 +538,96 @@ pub fn line_with_history(
                 .map(str::to_owned)
         });
     Ok(Some((line, events)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eventpay_states::{TaskError, TaskInvoker};
+    use std::future::Future;
+    use std::pin::Pin;
+
+    struct Failing;
+
+    impl TaskInvoker for Failing {
+        fn invoke<'a>(
+            &'a self,
+            _resource: &'a str,
+            _input: Value,
+        ) -> Pin<Box<dyn Future<Output = Result<Value, TaskError>> + Send + 'a>> {
+            Box::pin(std::future::ready(Err(TaskError {
+                error: "Boom".into(),
+                cause: "down".into(),
+            })))
+        }
+    }
+
+    /// The machine's one version (in a throwaway data dir: versions are read through its Db).
+    fn machine(dir: &std::path::Path) -> (Version, Definitions) {
+        let text = r#"{"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "End": true}}}"#;
+        let version = Version::new(text, eventpay_states::StateMachine::parse(text).unwrap());
+        let db = crate::db::Db::open(dir, crate::db::Durability::Normal).unwrap();
+        (version.clone(), Definitions::new(db, version))
+    }
+
+    /// A stored execution that FAILED in its Task state.
+    async fn failed(conn: &mut Connection, v: &Version) -> Live {
+        let m = &v.machine;
+        let tx = conn.transaction().unwrap();
+        let mut live = NewExecution::build(v, "e1", json!({"a": 1}))
+            .unwrap()
+            .insert(&tx)
+            .unwrap()
+            .unwrap();
+        let events = live.execution.step(m, &Failing, chrono::Utc::now()).await;
+        StepWrite::prepare(&live, &events)
+            .unwrap()
+            .unwrap()
+            .apply(&tx)
+            .unwrap();
+        tx.commit().unwrap();
+        live
+    }
+
+    #[tokio::test]
+    async fn a_stored_failed_execution_is_redriven_and_described() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (v, m) = machine(dir.path());
+        failed(&mut conn, &v).await;
+        let d = describe(&conn, &m, "e1").unwrap().unwrap();
+        assert_eq!(d["status"], "FAILED");
+        assert_eq!(d["redriveStatus"], "REDRIVABLE", "{d}");
+
+        let tx = conn.transaction().unwrap();
+        let live = redrive(&tx, &m, &execution_arn("e1"), chrono::Utc::now())
+            .unwrap()
+            .unwrap();
+        tx.commit().unwrap();
+        assert_eq!(live.execution.current_state(), Some("T"));
+        let d = describe(&conn, &m, "e1").unwrap().unwrap();
+        assert_eq!(d["status"], "RUNNING");
+        assert_eq!(d["stopDate"], Value::Null);
+        assert_eq!(
+            d["error"],
+            Value::Null,
+            "the old failure is not the status: {d}"
+        );
+        assert_eq!(d["redriveCount"], 1);
+        assert_eq!(
+            d["redriveStatusReason"],
+            "Execution is RUNNING and cannot be redriven."
+        );
+        let last = d["events"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["type"], "ExecutionRedriven");
+        assert_eq!(running(&conn).unwrap().len(), 1, "resumed after a restart");
+
+        let tx = conn.transaction().unwrap();
+        let again = redrive(&tx, &m, "e1", chrono::Utc::now()).unwrap();
+        let missing = redrive(&tx, &m, "nope", chrono::Utc::now()).unwrap();
+        assert!(matches!(again, Err(NotRedriven::NotRedrivable(_))));
+        assert_eq!(missing.unwrap_err(), NotRedriven::NotFound);
+    }
 }

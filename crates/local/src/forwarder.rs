@@ -25,16 +25,16 @@ pub async fn forward_batch(db: &Db, queue_name: &str, table_id: &str) -> Result<
         .map(|(seq, r)| {
             Ok((
                 format!("stream-{seq}"),
-                serde_json::to_string(r)?,
-                r.payment_id.clone(),
                 *seq,
+                (serde_json::to_string(r)?, r.payment_id.clone()),
             ))
         })
         .collect::<Result<Vec<_>, LocalError>>()?;
+    let messages = crate::chaos::forwarded(messages);
     let queue_name = queue_name.to_owned();
     db.write(move |tx| {
         let now = now_millis();
-        for (id, body, payment_id, seq) in &messages {
+        for (id, seq, (body, payment_id)) in &messages {
             queue::send(tx, &queue_name, id, body, now)?;
             crate::trace::forward(tx, payment_id, *seq)?;
         }

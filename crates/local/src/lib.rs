@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod bus;
+pub mod chaos;
 pub mod compact;
 pub mod console;
 pub mod datadir;

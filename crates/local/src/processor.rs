@@ -201,6 +201,10 @@ fn hand_off(
                 lives.extend(d.apply(tx)?);
             }
             queue::delete(tx, msg.id)?;
+            if let Some(copy) = crate::chaos::redelivery(&msg.message_id) {
+                // At-least-once delivery: the same record comes again in a later batch.
+                queue::send(tx, &cfg.name, &copy, &msg.body, now)?;
+            }
             Ok::<_, LocalError>(lives)
         })();
         match applied {

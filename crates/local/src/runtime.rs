@@ -179,6 +179,7 @@ impl Runtime {
             queue: queue.clone(),
             spec: console_spec.clone(),
             spec_status: spec_status.clone(),
+            definitions: workflows.definitions().clone(),
             data_dir: config.data_dir.clone(),
             durability: config.durability,
             live,

@@ -13,6 +13,7 @@ use eventpay_states::{TaskError, TaskInvoker};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::chaos::TaskFault;
 use crate::notify::{Attributes, LocalNotifier, Publish};
 use crate::store::SqliteStore;
 
@@ -173,9 +174,40 @@ impl LocalTasks {
                 format!("a fault injected through /_local/faults made {function} fail"),
             )));
         }
-        eventpay_core::run_task(task, &self.store, &self.policy, input, chrono::Utc::now())
-            .await
-            .map_err(failed)
+        self.run_contract(function, task, input).await
+    }
+
+    /// The core's task contract, with the simulator's seeded faults around it when they are on
+    /// ([`crate::chaos`]): a failure before running, or an answer lost after the work is done.
+    async fn run_contract(
+        &self,
+        function: &str,
+        task: Task,
+        input: Value,
+    ) -> Result<Value, TaskError> {
+        let chaos = input
+            .get("payment_id")
+            .and_then(Value::as_str)
+            .and_then(|id| crate::chaos::task_fault(function, id));
+        if chaos == Some(TaskFault::Fail) {
+            return Err(failed(TaskFailure::new(
+                TaskErrorName::StoreUnavailable,
+                format!("chaos: {function} failed before running"),
+            )));
+        }
+        let result =
+            eventpay_core::run_task(task, &self.store, &self.policy, input, chrono::Utc::now())
+                .await
+                .map_err(failed);
+        if chaos == Some(TaskFault::LoseAnswer) {
+            // The work is done (and committed); only its answer is lost, as when a Lambda
+            // finishes after the state machine's timeout.
+            return Err(TaskError {
+                error: "States.Timeout".into(),
+                cause: format!("chaos: the answer of {function} was lost"),
+            });
+        }
+        result
     }
 }
 

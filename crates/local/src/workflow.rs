@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 use crate::db::Db;
 use crate::definitions::Definitions;
 use crate::error::LocalError;
-use crate::executions::{self, Live, NewExecution, StepWrite};
+use crate::executions::{self, Live, NewExecution, NotRedriven, StepWrite};
 use crate::profile::{self, Part};
 use crate::stage;
 
@@ -135,6 +135,33 @@ impl Workflows {
             .fetch_add(n, Ordering::Relaxed);
         lock(&self.shared.ready).extend(started);
         self.shared.ready_wake.notify_one();
+    }
+
+    /// RedriveExecution: persists the stored execution's redrive (back to RUNNING from the
+    /// state where it stopped) and puts it on the ready list; answers its redrive date.
+    pub async fn redrive(
+        &self,
+        id: &str,
+    ) -> Result<Result<chrono::DateTime<chrono::Utc>, NotRedriven>, LocalError> {
+        let (definitions, id, now) = (
+            self.shared.definitions.clone(),
+            id.to_owned(),
+            chrono::Utc::now(),
+        );
+        let redriven = self
+            .shared
+            .db
+            .write(move |tx| executions::redrive(tx, &definitions, &id, now))
+            .await?;
+        Ok(redriven.map(|live| {
+            // Finished executions are not in memory (`route` let them go), so this is its only copy.
+            self.shared
+                .figures
+                .in_memory
+                .fetch_add(1, Ordering::Relaxed);
+            self.shared.route(live);
+            now
+        }))
     }
 
     /// Whether new executions may be started now (memory is bounded). If not, the room wake

@@ -2,6 +2,7 @@
 //! can persist it after every step and resume it after a crash.
 
 use crate::clock::{Clock, RealClock};
+use crate::definition::Kind;
 use crate::engine::{
     self, Cursor, ExecInfo, Frame, MAX_HISTORY_EVENTS, Outcome, history_limit, step_frame,
 };
@@ -11,6 +12,9 @@ use crate::machine::StateMachine;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+
+/// How long after it stopped an execution may be redriven (as on AWS).
+const REDRIVABLE_DAYS: i64 = 14;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -36,6 +40,13 @@ pub struct Execution {
     /// The machine's TimeoutSeconds, fixed at start so `wake_at` can honour it.
     #[serde(default)]
     deadline: Option<DateTime<Utc>>,
+    /// Where an unsuccessful execution stopped (the state and its original input), kept so a
+    /// redrive can continue from there. None in executions persisted before redrive existed.
+    #[serde(default)]
+    stopped_at: Option<Cursor>,
+    /// When the execution was last redriven.
+    #[serde(default)]
+    redrive_date: Option<DateTime<Utc>>,
 }
 
 impl Execution {
@@ -61,6 +72,7 @@ impl Execution {
             input: input.clone(),
             start_time: now,
             role_arn: format!("arn:aws:iam::{account}:role/StepFunctions-{sm_name}-role"),
+            redrive_count: 0,
         };
         let mut rec = Recorder::new(1);
         rec.push(
@@ -86,10 +98,9 @@ impl Execution {
             },
             next_event_id: rec.next_id,
             stop_time: None,
-            deadline: machine
-                .definition
-                .timeout_seconds
-                .map(|s| now + chrono::Duration::seconds(s.min(99_999_999) as i64)),
+            deadline: deadline(machine, now),
+            stopped_at: None,
+            redrive_date: None,
         };
         (exec, rec.events)
     }
@@ -181,11 +192,97 @@ impl Execution {
         self.finish(rec)
     }
 
+    /// Times the execution was redriven (DescribeExecution's `redriveCount`).
+    pub fn redrive_count(&self) -> u32 {
+        self.info.redrive_count
+    }
+
+    /// When it was last redriven (DescribeExecution's `redriveDate`).
+    pub fn redrive_date(&self) -> Option<DateTime<Utc>> {
+        self.redrive_date
+    }
+
+    /// Whether RedriveExecution would accept it now: `Err` holds DescribeExecution's
+    /// `redriveStatusReason` for a NOT_REDRIVABLE execution.
+    pub fn redrivable(&self, machine: &StateMachine, now: DateTime<Utc>) -> Result<(), String> {
+        match self.status {
+            ExecutionStatus::Running => {
+                return Err("Execution is RUNNING and cannot be redriven.".into());
+            }
+            ExecutionStatus::Succeeded => {
+                return Err("Execution is SUCCEEDED and cannot be redriven.".into());
+            }
+            _ => {}
+        }
+        let Some(at) = &self.stopped_at else {
+            return Err("Execution was started before the launch of RedriveExecution.".into());
+        };
+        if self.next_event_id >= MAX_HISTORY_EVENTS {
+            return Err("Execution history event limit exceeded.".into());
+        }
+        if self
+            .stop_time
+            .is_some_and(|t| now - t > chrono::Duration::days(REDRIVABLE_DAYS))
+        {
+            return Err("Execution redrivable period exceeded.".into());
+        }
+        let kind = machine
+            .definition
+            .block
+            .states
+            .get(&at.state)
+            .map(|s| &s.kind);
+        if matches!(kind, Some(Kind::Parallel { .. } | Kind::Map(_))) {
+            // AWS redrives only the failed branches or iterations; this interpreter runs them
+            // inside one step and keeps none of their results, so it cannot.
+            return Err(format!(
+                "Execution stopped in the {} state '{}', which the local interpreter cannot redrive (it keeps no results of its branches or iterations).",
+                kind.map_or("", |k| k.event_prefix()),
+                at.state
+            ));
+        }
+        Ok(())
+    }
+
+    /// RedriveExecution: continues an unsuccessful execution from the state where it stopped,
+    /// with that state's original input. The earlier history stays; `ExecutionRedriven` is
+    /// appended, the state is entered anew (its retry counts start again) and the machine's
+    /// TimeoutSeconds counts from now. `Err` is the reason it is not redrivable.
+    pub fn redrive(
+        &mut self,
+        machine: &StateMachine,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<HistoryEvent>, String> {
+        self.redrivable(machine, now)?;
+        let Some(at) = self.stopped_at.take() else {
+            return Err("Execution was started before the launch of RedriveExecution.".into());
+        };
+        self.info.redrive_count += 1;
+        let mut rec = Recorder::new(self.next_event_id);
+        rec.push(
+            now,
+            "ExecutionRedriven",
+            Some("executionRedrivenEventDetails"),
+            json!({"redriveCount": self.info.redrive_count}),
+        );
+        self.status = ExecutionStatus::Running;
+        self.error = None;
+        self.cause = None;
+        self.stop_time = None;
+        self.redrive_date = Some(now);
+        self.deadline = deadline(machine, now);
+        self.frame.cursor = Some(Cursor::at(&at.state, at.input, now));
+        Ok(self.finish(rec))
+    }
+
     fn finish(&mut self, rec: Recorder) -> Vec<HistoryEvent> {
         self.next_event_id = rec.next_id;
         if self.status != ExecutionStatus::Running {
             self.stop_time = rec.events.last().map(|e| e.timestamp);
-            self.frame.cursor = None;
+            let cursor = self.frame.cursor.take();
+            if self.status != ExecutionStatus::Succeeded {
+                self.stopped_at = cursor;
+            }
         }
         rec.events
     }
@@ -263,6 +360,14 @@ impl Execution {
         }
         self.finish(rec)
     }
+}
+
+/// The machine's TimeoutSeconds from `now`, if it has one.
+fn deadline(machine: &StateMachine, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    machine
+        .definition
+        .timeout_seconds
+        .map(|s| now + chrono::Duration::seconds(s.min(99_999_999) as i64))
 }
 
 /// Steps until done, really sleeping for Wait/Retry; returns the final execution and its history.

@@ -56,7 +56,7 @@ impl Api {
     }
 
     /// `POST path` with a JSON body; the status and the raw body.
-    async fn post(
+    pub async fn post(
         &self,
         path: &str,
         body: impl Into<reqwest::Body>,

@@ -8,10 +8,10 @@
 //! [`runtime`] owns the child process and reads `/proc`, [`probe`] measures raw SQLite on the same
 //! disk, [`report`] assembles, checks and prints the figures.
 
-mod load;
+pub(crate) mod load;
 mod probe;
 mod report;
-mod runtime;
+pub(crate) mod runtime;
 mod settle;
 
 use std::path::PathBuf;

@@ -15,6 +15,18 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the child has to exit after SIGTERM before it is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// The child ended (its output closed) before it listened: it failed or was killed at start-up.
+#[derive(Debug)]
+pub struct ExitedBeforeListening;
+
+impl std::fmt::Display for ExitedBeforeListening {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the runtime exited before it listened")
+    }
+}
+
+impl std::error::Error for ExitedBeforeListening {}
+
 pub struct Runtime {
     child: Child,
     pub pid: u32,
@@ -22,7 +34,7 @@ pub struct Runtime {
     pub base: String,
     pub data_dir: PathBuf,
     /// Removed when the runtime is dropped, after the child has stopped.
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Runtime {
@@ -42,22 +54,51 @@ impl Runtime {
             .tempdir_in(parent)
             .with_context(|| format!("creating a data dir in {}", parent.display()))?;
         let data_dir = dir.path().join("data");
+        let cap = connections.saturating_add(64).max(512).to_string();
+        let mut args = vec![
+            "--durability".to_owned(),
+            durability.to_owned(),
+            "--max-connections".to_owned(),
+            cap,
+        ];
+        if let Some(spec) = spec_dir {
+            args.extend(["--spec-dir".to_owned(), spec.display().to_string()]);
+        }
+        Runtime::launch(&data_dir, &args, Some(dir), None).await
+    }
+
+    /// Starts `<this binary> up --addr 127.0.0.1:0 --data-dir <data_dir> <args>` and waits (at
+    /// most a minute) for the line that names the bound address. `owned` is removed on drop,
+    /// after the child has stopped; without it the data dir stays (to launch again on it). The
+    /// child's stderr is appended to `log`, or shared with ours.
+    pub async fn launch(
+        data_dir: &Path,
+        args: &[String],
+        owned: Option<tempfile::TempDir>,
+        log: Option<&Path>,
+    ) -> anyhow::Result<Runtime> {
+        let stderr = match log {
+            Some(path) => Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .with_context(|| format!("opening {}", path.display()))?,
+            ),
+            None => Stdio::inherit(),
+        };
         let exe = std::env::current_exe().context("finding this binary")?;
         let mut cmd = Command::new(exe);
-        let cap = connections.saturating_add(64).max(512).to_string();
-        cmd.args(["up", "--addr", "127.0.0.1:0", "--durability", durability])
-            .args(["--max-connections", &cap])
+        cmd.args(["up", "--addr", "127.0.0.1:0"])
             .arg("--data-dir")
-            .arg(&data_dir);
-        if let Some(spec) = spec_dir {
-            cmd.arg("--spec-dir").arg(spec);
-        }
+            .arg(data_dir)
+            .args(args);
         // Warnings and errors only: the runtime's info lines would bury the progress bar.
         let mut child = cmd
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .context("starting `eventpay up`")?;
         let pid = child.id();
@@ -79,8 +120,8 @@ impl Runtime {
             child,
             pid,
             base: String::new(),
-            data_dir,
-            _dir: dir,
+            data_dir: data_dir.to_owned(),
+            _dir: owned,
         };
         let line = match tokio::time::timeout(START_TIMEOUT, first_line).await {
             Ok(Ok(Ok(line))) => line,
@@ -88,6 +129,9 @@ impl Runtime {
             Ok(Err(e)) => return Err(e).context("reading the runtime's output"),
             Err(_) => bail!("the runtime did not start within {START_TIMEOUT:?}"),
         };
+        if line.is_empty() {
+            return Err(ExitedBeforeListening.into());
+        }
         let Some(base) = line
             .split_whitespace()
             .find(|w| w.starts_with("http://"))
@@ -97,6 +141,17 @@ impl Runtime {
         };
         runtime.base = base;
         Ok(runtime)
+    }
+
+    /// Whether the child has exited (crashed, or stopped), without waiting.
+    pub fn has_exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// SIGKILL, and waits for the child to be gone: a crash from outside.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// SIGTERM, as `eventpay up` expects to be stopped; killed if it has not exited in time.

@@ -195,32 +195,31 @@ pub async fn executions(
     Ok(Json(json!({ "items": items, "next_before": next })).into_response())
 }
 
-/// Step Functions redrives only executions that ended FAILED, TIMED_OUT or ABORTED.
-fn redrivable(status: &str) -> bool {
-    matches!(status, "FAILED" | "TIMED_OUT" | "ABORTED")
-}
-
 pub async fn execution(
     State(c): State<Console>,
     Path(name): Path<String>,
 ) -> Result<Response, HttpError> {
     let key = name.rsplit(':').next().unwrap_or_default().to_owned();
+    let definitions = c.definitions.clone();
     let found =
-        c.db.read(move |conn| executions::line_with_history(conn, &key))
-            .await?;
-    let (line, events) =
+        c.db.read(move |conn| {
+            let found = executions::line_with_history(conn, &key)?;
+            let redrive = executions::redrive_fields(conn, &definitions, &key)?;
+            Ok(found.map(|f| (f, redrive)))
+        })
+        .await?;
+    let ((line, events), redrive) =
         found.ok_or_else(|| HttpError(ApiError::not_found(format!("no execution {name:?}"))))?;
-    // The local engine has no RedriveExecution yet, so the console says why the button is off.
-    let reason = if redrivable(&line.status) {
-        "Step Functions could redrive this execution; the local workflow engine does not implement RedriveExecution yet"
-    } else {
-        "only executions that ended FAILED, TIMED_OUT or ABORTED can be redriven"
-    };
+    let possible = redrive.get("redriveStatus").and_then(Value::as_str) == Some("REDRIVABLE");
+    let reason = redrive
+        .get("redriveStatusReason")
+        .and_then(Value::as_str)
+        .unwrap_or("RedriveExecution continues it from the state where it stopped, with that state's input");
     Ok(Json(json!({
         "execution": line,
         "events": events,
         "definition": c.spec.get().definition,
-        "redrive": { "possible": false, "reason": reason },
+        "redrive": { "possible": possible, "reason": reason },
     }))
     .into_response())
 }

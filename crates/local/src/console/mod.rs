@@ -108,6 +108,8 @@ pub struct Console {
     pub spec: Current<SpecView>,
     /// Which version of each spec file is live, and the last reload's outcome.
     pub spec_status: Current<SpecStatus>,
+    /// The state machine versions, to tell whether an execution can be redriven.
+    pub definitions: crate::definitions::Definitions,
     pub data_dir: PathBuf,
     pub durability: Durability,
     pub live: Live,

@@ -19,6 +19,8 @@ use eventpay_core::TaskErrorName;
 use eventpay_core::api::{ApiError, parse_body};
 
 const MAX_ROWS: i64 = 1000;
+/// SQS's largest message body: a peek shows bodies whole.
+const MAX_BODY: usize = 262_144;
 
 pub async fn notifications(State(app): State<AppState>) -> Result<Response, HttpError> {
     let rows = app.db.read(|c| notify::list(c, MAX_ROWS)).await?;
@@ -52,10 +54,33 @@ pub async fn execution(
     Path(id): Path<String>,
 ) -> Result<Response, HttpError> {
     let key = id.clone();
-    let found = app.db.read(move |c| executions::describe(c, &key)).await?;
+    let definitions = app.workflows.definitions().clone();
+    let found = app
+        .db
+        .read(move |c| executions::describe(c, &definitions, &key))
+        .await?;
     found
         .map(|v| Json(v).into_response())
         .ok_or_else(|| HttpError(ApiError::not_found(format!("no execution {id:?}"))))
+}
+
+/// Like RedriveExecution: `{"redriveDate"}`; 404 for an unknown execution, 409
+/// `execution_not_redrivable` with DescribeExecution's reason otherwise.
+pub async fn redrive_execution(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, HttpError> {
+    match app.workflows.redrive(&id).await? {
+        Ok(date) => Ok(Json(json!({ "redriveDate": date.to_rfc3339() })).into_response()),
+        Err(executions::NotRedriven::NotFound) => Err(HttpError(ApiError::not_found(format!(
+            "no execution {id:?}"
+        )))),
+        Err(executions::NotRedriven::NotRedrivable(reason)) => Err(HttpError(ApiError::new(
+            409,
+            "execution_not_redrivable",
+            reason,
+        ))),
+    }
 }
 
 /// What the runtime has done and holds: the writer's commits, the engine's counters, the
@@ -119,6 +144,36 @@ pub async fn redrive(
         .await?;
     app.wakes.processor.notify_one();
     Ok(Json(json!({ "moved": moved })).into_response())
+}
+
+/// Messages of the queue or its dead-letter queue (body, receive count, times) without
+/// receiving them, oldest first: `?max=N` (10 by default, at most 1000).
+pub async fn peek_messages(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Response, HttpError> {
+    let max = match params.iter().find(|(k, _)| k == "max") {
+        None => 10,
+        Some((_, v)) => v.parse::<u32>().map_err(|_| {
+            HttpError(ApiError::bad_request(
+                "invalid_max",
+                format!("max must be a whole number, not {v:?}"),
+            ))
+        })?,
+    };
+    if name != app.queue.name && name != app.queue.dead_letter_queue {
+        return Err(HttpError(ApiError::not_found(format!(
+            "no queue named {name:?}"
+        ))));
+    }
+    let max = max.clamp(1, MAX_ROWS as u32);
+    let key = name.clone();
+    let messages = app
+        .db
+        .read(move |c| queue::peek(c, &key, max, MAX_BODY))
+        .await?;
+    Ok(Json(json!({ "queue": name, "messages": messages })).into_response())
 }
 
 /// Like SQS SendMessage: puts a raw message on the queue (e.g. to watch a poison message go to

@@ -71,12 +71,16 @@ pub fn router(state: AppState, guard: &Guard) -> Router {
         .route("/_local/audit", get(inspect::audit))
         .route("/_local/executions", get(inspect::executions))
         .route("/_local/executions/{id}", get(inspect::execution))
+        .route(
+            "/_local/executions/{id}/redrive",
+            guarded(post(inspect::redrive_execution)),
+        )
         .route("/_local/queues", get(inspect::queues))
         .route("/_local/figures", get(inspect::figures))
         .route("/_local/stuck", get(inspect::stuck))
         .route(
             "/_local/queues/{name}/messages",
-            guarded(post(inspect::send_message)),
+            guarded(post(inspect::send_message)).get(inspect::peek_messages),
         )
         .route(
             "/_local/queues/{name}/redrive",

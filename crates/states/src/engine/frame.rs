@@ -16,6 +16,10 @@ pub(crate) struct ExecInfo {
     pub(crate) input: Value,
     pub(crate) start_time: DateTime<Utc>,
     pub(crate) role_arn: String,
+    /// Times the execution was redriven (`$$.Execution.RedriveCount`); absent in executions
+    /// persisted before redrive existed.
+    #[serde(default)]
+    pub(crate) redrive_count: u32,
 }
 
 impl ExecInfo {
@@ -79,7 +83,7 @@ pub(crate) fn context(info: &ExecInfo, state: &State, cursor: &Cursor) -> Value 
             "StartTime": render(info.start_time),
             "Name": info.name,
             "RoleArn": info.role_arn,
-            "RedriveCount": 0,
+            "RedriveCount": info.redrive_count,
         },
         "StateMachine": {
             "Id": info.state_machine_arn,
