@@ -485,3 +485,51 @@ fn poison_message_goes_to_the_dead_letter_queue_and_can_be_redriven() {
         "not_found",
     );
 }
+
+#[test]
+fn the_request_trace_id_reaches_the_payment_its_events_and_its_execution() {
+    let (_dir, s) = server(&[]);
+    let q = s.quote("USD", "EUR", "100.00");
+    let body = Server::payment_body(q["token"].as_str().unwrap(), "GB29NWBK60161331926819");
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let resp = support::client()
+        .post(s.url("/payments"))
+        .header("content-type", "application/json")
+        .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+        .body(body.to_string())
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 202);
+    let p: Value = resp.json().unwrap();
+    assert_eq!(p["trace_id"], trace, "{p}");
+    let id = p["payment_id"].as_str().unwrap().to_owned();
+    let done = s.wait_final(&id, Duration::from_secs(30));
+    assert_eq!(done["trace_id"], trace, "kept through every change");
+
+    // Every event of the payment on the bus carries it, and so does the execution's input.
+    let events = eventually("three events in the audit log", Duration::from_secs(30), || {
+        let (_, audit) = s.get("/_local/audit");
+        let mine: Vec<Value> = audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"]["detail"]["payment_id"] == id.as_str())
+            .cloned()
+            .collect();
+        (mine.len() >= 3).then_some(mine)
+    });
+    for e in &events {
+        assert_eq!(e["event"]["detail"]["trace_id"], trace, "{e}");
+    }
+    let (_, t) = s.get(&format!("/console/api/payments/{id}/timeline"));
+    assert_eq!(t["trace_id"], trace, "the timeline is the request's trace");
+    let name = t["execution"].as_str().unwrap();
+    let (_, x) = s.get(&format!("/_local/executions/{name}"));
+    let input: Value = serde_json::from_str(x["input"].as_str().unwrap()).unwrap();
+    assert_eq!(input["trace_id"], trace, "{input}");
+
+    // Without a trace header a payment still gets one, made up for its request.
+    let other = s.pay("100.00", "GB29NWBK60161331926819");
+    let (_, o) = s.get(&format!("/payments/{other}"));
+    assert_eq!(o["trace_id"].as_str().map(str::len), Some(32), "{o}");
+}

@@ -17,6 +17,7 @@ use crate::quote::{QuoteRequest, QuoteResponse, create_quote};
 use crate::token::{
     SigningKey, assemble_token, decode_token_payload, split_token_parts, token_signing_input,
 };
+use crate::trace::TraceId;
 
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 pub const DEFAULT_PAGE: u32 = 50;
@@ -208,6 +209,7 @@ pub async fn post_payment<S: PaymentStore, K: QuoteSigner>(
     idempotency_key_header: Option<&str>,
     body: &[u8],
     payment_id: String,
+    trace_id: Option<TraceId>,
     now: DateTime<Utc>,
 ) -> Result<ApiResponse, ApiError> {
     let key = idempotency_key(idempotency_key_header)?;
@@ -235,7 +237,9 @@ pub async fn post_payment<S: PaymentStore, K: QuoteSigner>(
         }
     }
     quote.check_not_expired(now)?;
-    let payment = new_payment(&req, &quote, payment_id, now)?;
+    let mut payment = new_payment(&req, &quote, payment_id, now)?;
+    // Carried by every record, message, event and task call of the payment (crate::trace).
+    payment.trace_id = trace_id;
     accepted(store.create(&payment, key.as_deref(), &fingerprint).await?)
 }
 

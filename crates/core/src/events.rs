@@ -102,6 +102,11 @@ pub fn event_for_change(old: Option<&Payment>, new: &Payment) -> Option<DomainEv
         detail.insert("reason".into(), json!(reason));
     }
     detail.insert("occurred_at".into(), json!(rfc3339(new.updated_at)));
+    // The request's correlation id, so the event, its rules' targets and the execution it
+    // starts can be tied to the request (crate::trace).
+    if let Some(trace) = &new.trace_id {
+        detail.insert("trace_id".into(), json!(trace));
+    }
     Some(DomainEvent {
         detail_type,
         detail: Value::Object(detail),

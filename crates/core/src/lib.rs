@@ -56,6 +56,7 @@ pub mod shard;
 pub mod sweep;
 pub mod task;
 pub mod token;
+pub mod trace;
 pub mod usecases;
 
 pub use account::*;
@@ -72,6 +73,7 @@ pub use settlement::*;
 pub use shard::*;
 pub use task::*;
 pub use token::*;
+pub use trace::TraceId;
 pub use usecases::*;
 
 /// Re-exported so callers name the same `Decimal` type as the domain.

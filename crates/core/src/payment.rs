@@ -143,6 +143,10 @@ pub struct Payment {
     pub history: Vec<StatusChange>,
     pub reason: Option<String>,
     pub settlement: Option<Settlement>,
+    /// The correlation id of the request that created it ([`crate::trace`]); absent in payments
+    /// stored before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<crate::TraceId>,
 }
 
 /// Result of [`Payment::transition`].
@@ -224,6 +228,7 @@ pub fn new_payment(
         }],
         reason: None,
         settlement: None,
+        trace_id: None,
     })
 }
 

@@ -8,8 +8,8 @@ use aws_lambda_events::http::{HeaderMap, HeaderValue};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
-use eventpay_core::PaymentStore;
 use eventpay_core::api::{self, ApiError, ApiResponse, MAX_BODY_BYTES, QuoteContext, QuoteSigner};
+use eventpay_core::{PaymentStore, TraceId};
 
 /// The path parameter of `GET /payments/{payment_id}` in spec/openapi.yaml.
 pub const PAYMENT_ID_PARAM: &str = "payment_id";
@@ -36,6 +36,16 @@ fn body(req: &ApiGatewayProxyRequest) -> Result<Vec<u8>, ApiError> {
 
 /// The `Idempotency-Key` header (case-insensitive), refused as the local runtime refuses it when
 /// it is not ASCII.
+/// The request's trace id: the client's `traceparent`, else API Gateway's `X-Amzn-Trace-Id`
+/// (the X-Ray trace of this request), else a new one.
+fn trace_id(req: &ApiGatewayProxyRequest) -> Option<TraceId> {
+    let header = |name: &str| req.headers.get(name).and_then(|v| v.to_str().ok());
+    Some(TraceId::of_request(
+        header("traceparent"),
+        header("x-amzn-trace-id"),
+    ))
+}
+
 fn idempotency_header(req: &ApiGatewayProxyRequest) -> Result<Option<&str>, ApiError> {
     match req.headers.get("idempotency-key") {
         None => Ok(None),
@@ -116,7 +126,16 @@ pub async fn create_payment<S: PaymentStore, K: QuoteSigner>(
     let result = async {
         let key = idempotency_header(req)?;
         let bytes = body(req)?;
-        api::post_payment(store, signer, key, &bytes, new_id(), Utc::now()).await
+        api::post_payment(
+            store,
+            signer,
+            key,
+            &bytes,
+            new_id(),
+            trace_id(req),
+            Utc::now(),
+        )
+        .await
     };
     respond(result.await)
 }

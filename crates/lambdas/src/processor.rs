@@ -58,11 +58,20 @@ pub async fn process(
             continue;
         };
         match event_of(table, message).await {
-            Ok(Some((domain_event, record))) => outgoing.push(OutgoingEvent {
-                tag: id,
-                event: domain_event,
-                time: record.new_image.updated_at,
-            }),
+            Ok(Some((domain_event, record))) => {
+                tracing::info!(
+                    message_id = %id,
+                    payment_id = %record.payment_id,
+                    trace_id = record.new_image.trace_id.as_ref().map(|t| t.as_str()).unwrap_or_default(),
+                    detail_type = ?domain_event.detail_type,
+                    "change published"
+                );
+                outgoing.push(OutgoingEvent {
+                    tag: id,
+                    event: domain_event,
+                    time: record.new_image.updated_at,
+                })
+            }
             Ok(None) => {}
             Err(reason) => {
                 tracing::error!(message_id = %id, %reason, "poison message");

@@ -148,6 +148,13 @@ impl Processor {
     fn prepare(&self, msg: &Received, received_at: i64) -> Result<Ready, Unprocessed> {
         let record: ChangeRecord = serde_json::from_str(&msg.body)
             .map_err(|e| Unprocessed::Refused(format!("not a change record: {e}")))?;
+        // Every log line about this change names the payment and its request's trace id.
+        let _span = tracing::info_span!(
+            "change",
+            payment_id = %record.payment_id,
+            trace_id = record.new_image.trace_id.as_ref().map(|t| t.as_str()).unwrap_or_default(),
+        )
+        .entered();
         let stored = self
             .db
             .read_now(|c| crate::store::read_payment(c, &record.payment_id))?;

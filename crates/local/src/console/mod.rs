@@ -26,6 +26,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
+use eventpay_core::TraceId;
+
 use crate::db::{Db, Durability};
 use crate::queue::QueueConfig;
 use crate::reload::{Current, SpecStatus};
@@ -219,38 +221,11 @@ pub fn app(api: Router, console: Console, guard: crate::http::guard::Guard) -> R
         ))
 }
 
-/// The trace id of a request: the client's W3C `traceparent` trace id, else the X-Ray root id of
-/// `X-Amzn-Trace-Id` (the same 128 bits), else a new one.
+/// The trace id of a request: the client's W3C `traceparent` or X-Ray `X-Amzn-Trace-Id`
+/// ([`eventpay_core::TraceId`], the rule the Lambdas use too), else a new one.
 pub fn trace_id(headers: &HeaderMap) -> String {
-    let is_hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
-    if let Some(tp) = headers.get("traceparent").and_then(|v| v.to_str().ok()) {
-        let parts: Vec<&str> = tp.trim().split('-').collect();
-        if let [version, id, parent, flags] = parts.as_slice()
-            && is_hex(version, 2)
-            && is_hex(id, 32)
-            && is_hex(parent, 16)
-            && is_hex(flags, 2)
-            && id.bytes().any(|b| b != b'0')
-        {
-            return id.to_ascii_lowercase();
-        }
-    }
-    if let Some(xray) = headers.get("x-amzn-trace-id").and_then(|v| v.to_str().ok()) {
-        let root = xray
-            .split(';')
-            .filter_map(|kv| kv.trim().strip_prefix("Root="))
-            .next();
-        if let Some(root) = root {
-            let parts: Vec<&str> = root.split('-').collect();
-            if let ["1", time, id] = parts.as_slice()
-                && is_hex(time, 8)
-                && is_hex(id, 24)
-            {
-                return format!("{time}{id}").to_ascii_lowercase();
-            }
-        }
-    }
-    uuid::Uuid::new_v4().simple().to_string()
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    TraceId::of_request(header("traceparent"), header("x-amzn-trace-id")).to_string()
 }
 
 /// Gives the request its trace id (answered in `traceparent`), counts it, and logs one line.

@@ -6,6 +6,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use eventpay_core::TraceId;
 use eventpay_core::api::{self, ApiError, ApiResponse, MAX_BODY_BYTES, QuoteContext};
 
 use super::AppState;
@@ -90,12 +91,15 @@ pub async fn post_payment(
         })?),
     };
     let bytes = read_limited(body).await?;
+    // The request's trace id (the console's middleware took it from the headers or made one).
+    let trace = crate::trace::current_request().and_then(|c| TraceId::parse(&c.trace_id));
     let r = api::post_payment(
         &app.store,
         app.signing_key.as_ref(),
         key,
         &bytes,
         new_id(),
+        trace,
         chrono::Utc::now(),
     )
     .await?;
