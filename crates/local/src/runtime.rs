@@ -90,7 +90,12 @@ pub struct Runtime {
     console: (crate::console::Console, crate::console::Sampler),
     table_id: Arc<str>,
     sweeper: Sweeper,
+    /// The OpenAPI document as loaded from `spec/`, served at [`OPENAPI_ROUTE`].
+    openapi: Arc<str>,
 }
+
+/// Where the runtime serves its OpenAPI document (e.g. for schemathesis, scripts/test-api).
+pub const OPENAPI_ROUTE: &str = "/openapi.yaml";
 
 impl Runtime {
     pub fn build(config: Config) -> Result<Runtime, LocalError> {
@@ -172,6 +177,7 @@ impl Runtime {
             app,
             table_id,
             sweeper,
+            openapi: spec.openapi.clone(),
         })
     }
 
@@ -195,7 +201,8 @@ impl Runtime {
             .local_addr()
             .map_err(|e| LocalError::Io(e.to_string()))?;
         on_listening(bound);
-        let app = crate::console::app(http::router(self.app), console, bound);
+        let api = http::router(self.app).route(OPENAPI_ROUTE, openapi_route(self.openapi));
+        let app = crate::console::app(api, console, bound);
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 shutdown.await;
@@ -313,4 +320,17 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         options.mode(0o600);
     }
     options.open(path)?.write_all(bytes)
+}
+
+/// `GET /openapi.yaml`: the document the operations were checked against at start-up.
+fn openapi_route(doc: Arc<str>) -> axum::routing::MethodRouter {
+    axum::routing::get(move || {
+        let doc = doc.clone();
+        async move {
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/yaml")],
+                doc.to_string(),
+            )
+        }
+    })
 }
