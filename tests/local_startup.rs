@@ -171,7 +171,10 @@ fn the_loaded_openapi_document_is_served() {
     let text = std::fs::read_to_string(&file).unwrap() + "# served as loaded\n";
     std::fs::write(&file, &text).unwrap();
     let s = support::Server::start_with_spec(data.path(), spec.path(), &[]);
-    let resp = support::client().get(s.url("/openapi.yaml")).send().unwrap();
+    let resp = support::client()
+        .get(s.url("/openapi.yaml"))
+        .send()
+        .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "application/yaml");
     assert_eq!(resp.text().unwrap(), text);
