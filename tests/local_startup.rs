@@ -1,4 +1,5 @@
-//! Start-up refuses a broken spec file with a message naming the file and the path inside it.
+//! Start-up refuses a broken spec file with a message naming the file and the path inside it;
+//! the data dir is the runtime's own; the OpenAPI document loaded is served.
 
 mod support;
 
@@ -132,9 +133,27 @@ fn a_removed_database_stops_accepting_payments() {
         "/payments",
         &support::Server::payment_body(q["token"].as_str().unwrap(), "ACC-B"),
     );
-    assert!(
-        status >= 500,
+    assert_eq!(
+        status, 503,
         "no 2xx once the database is gone: {status} {body}"
     );
-    assert!(body["error"]["code"].is_string(), "a JSON error: {body}");
+    assert_eq!(body["error"]["code"], "unavailable", "a JSON error: {body}");
+}
+
+#[test]
+fn the_loaded_openapi_document_is_served() {
+    let (data, spec) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    support::copy_spec(spec.path());
+    // A document of the spec dir given (not one built in): what start-up checked is served.
+    let file = spec.path().join("openapi.yaml");
+    let text = std::fs::read_to_string(&file).unwrap() + "# served as loaded\n";
+    std::fs::write(&file, &text).unwrap();
+    let s = support::Server::start_with_spec(data.path(), spec.path(), &[]);
+    let resp = support::client()
+        .get(s.url("/openapi.yaml"))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/yaml");
+    assert_eq!(resp.text().unwrap(), text);
 }

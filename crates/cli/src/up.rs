@@ -232,7 +232,7 @@ impl Banner {
 
     fn print(&self, addr: SocketAddr) {
         eprintln!(
-            "  API        http://{addr}/  (spec/openapi.yaml)\n  console    http://{addr}/console/\n  data dir   {}\n  durability {}\n  spec       {}: {}",
+            "  API        http://{addr}/  (document at http://{addr}/openapi.yaml)\n  console    http://{addr}/console/\n  data dir   {}\n  durability {}\n  spec       {}: {}",
             self.data_dir.display(),
             self.durability,
             self.spec_dir.display(),

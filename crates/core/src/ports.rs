@@ -40,6 +40,10 @@ pub enum StoreError {
     Domain(#[from] DomainError),
     #[error("storage backend failure: {0}")]
     Backend(String),
+    /// The store takes no writes until an operator acts (e.g. the local database file was
+    /// removed or replaced under the running process): 503, never a 2xx that would be lost.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
 }
 
 fn differing(fields: &[String]) -> String {
@@ -86,6 +90,7 @@ impl StoreError {
             StoreError::Conflict(_) => "conflict",
             StoreError::Domain(e) => e.code(),
             StoreError::Backend(_) => "internal",
+            StoreError::Unavailable(_) => "unavailable",
         }
     }
 
@@ -98,6 +103,7 @@ impl StoreError {
             | StoreError::Conflict(_) => 409,
             StoreError::Domain(e) => e.http_status(),
             StoreError::Backend(_) => 500,
+            StoreError::Unavailable(_) => 503,
         }
     }
 
@@ -314,6 +320,7 @@ mod tests {
             ),
             (StoreError::Conflict("c".into()), "conflict", 409),
             (StoreError::Backend("disk".into()), "internal", 500),
+            (StoreError::Unavailable("gone".into()), "unavailable", 503),
             (
                 StoreError::from(DomainError::TokenExpired),
                 "quote_expired",

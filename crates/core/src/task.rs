@@ -142,7 +142,7 @@ impl From<StoreError> for TaskFailure {
         let name = match &e {
             StoreError::NotFound(_) => TaskErrorName::PaymentNotFound,
             StoreError::Conflict(_) => TaskErrorName::StoreConflict,
-            StoreError::Backend(_) => TaskErrorName::StoreUnavailable,
+            StoreError::Backend(_) | StoreError::Unavailable(_) => TaskErrorName::StoreUnavailable,
             StoreError::Domain(DomainError::IllegalTransition { .. }) => {
                 TaskErrorName::IllegalTransition
             }

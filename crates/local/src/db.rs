@@ -51,6 +51,8 @@ const WRITER_CHECKPOINT_PAGES: u32 = 4_096;
 trait Job: Send {
     fn run(&mut self, tx: &Transaction<'_>) -> bool;
     fn answer(self: Box<Self>, commit: Result<(), String>);
+    /// Refuses the job unrun: the writer takes no more writes.
+    fn refuse(self: Box<Self>, why: String);
 }
 
 struct Typed<T, F> {
@@ -84,6 +86,10 @@ where
             (None, Ok(())) => Err(LocalError::Io("the write was not run".into())),
         };
         let _ = self.reply.send(answer);
+    }
+
+    fn refuse(self: Box<Self>, why: String) {
+        let _ = self.reply.send(Err(LocalError::Unavailable(why)));
     }
 }
 
@@ -285,7 +291,7 @@ fn run_writer(
         }
         if let Some(why) = &lost {
             for job in batch {
-                job.answer(Err(why.clone()));
+                job.refuse(why.clone());
             }
             continue;
         }

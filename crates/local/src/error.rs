@@ -39,6 +39,9 @@ pub enum LocalError {
     Poisoned,
     #[error(transparent)]
     Store(#[from] eventpay_core::StoreError),
+    /// No writes are accepted any more (the database file is gone or replaced).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl From<serde_json::Error> for LocalError {

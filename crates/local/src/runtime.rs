@@ -100,7 +100,12 @@ pub struct Runtime {
     table_id: Arc<str>,
     sweeper: Sweeper,
     reload: Targets,
+    /// The OpenAPI document as loaded from `spec/`, served at [`OPENAPI_ROUTE`].
+    openapi: Arc<str>,
 }
+
+/// Where the runtime serves its OpenAPI document (e.g. for schemathesis, scripts/test-api).
+pub const OPENAPI_ROUTE: &str = "/openapi.yaml";
 
 impl Runtime {
     pub fn build(config: Config) -> Result<Runtime, LocalError> {
@@ -207,6 +212,7 @@ impl Runtime {
             app,
             table_id,
             sweeper,
+            openapi: spec.openapi.clone(),
         })
     }
 
@@ -244,7 +250,11 @@ impl Runtime {
         let edge_config = &self.config.edge;
         let guard = Guard::new(&edge_config.allowed_hosts, edge_config.token.clone());
         let app = edge::layers(
-            crate::console::app(http::router(self.app, &guard), console, guard),
+            crate::console::app(
+                http::router(self.app, &guard).route(OPENAPI_ROUTE, openapi_route(self.openapi)),
+                console,
+                guard,
+            ),
             edge_config,
         );
         edge::serve(listener, app, edge_config, async move {
@@ -363,4 +373,17 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         options.mode(0o600);
     }
     options.open(path)?.write_all(bytes)
+}
+
+/// `GET /openapi.yaml`: the document the operations were checked against at start-up.
+fn openapi_route(doc: Arc<str>) -> axum::routing::MethodRouter {
+    axum::routing::get(move || {
+        let doc = doc.clone();
+        async move {
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/yaml")],
+                doc.to_string(),
+            )
+        }
+    })
 }

@@ -68,6 +68,9 @@ pub struct Spec {
     pub settlement_text: String,
     /// (path, method) pairs of the OpenAPI document, method lower-case.
     pub operations: BTreeSet<(String, String)>,
+    /// The OpenAPI document as loaded, served at `/openapi.yaml` (what this runtime checked
+    /// its operations against, so a `--spec-dir` of another spec is served as it is).
+    pub openapi: std::sync::Arc<str>,
 }
 
 pub const RATES_FILE: &str = "rates.json";
@@ -85,13 +88,16 @@ impl Spec {
         let rules = load_rules(&dir.join(RULES_DIR))?;
         let settlement_path = dir.join(SETTLEMENT_FILE);
         let (settlement, settlement_text) = load_state_machine(&settlement_path, resources)?;
-        let operations = load_operations(&dir.join(OPENAPI_FILE))?;
+        let openapi_path = dir.join(OPENAPI_FILE);
+        let openapi = read(&openapi_path)?;
+        let operations = load_operations(&openapi_path, &openapi)?;
         Ok(Spec {
             rates,
             rules,
             settlement,
             settlement_text,
             operations,
+            openapi: openapi.into(),
         })
     }
 }
@@ -247,9 +253,8 @@ fn fill_template(
     Ok(out)
 }
 
-fn load_operations(file: &Path) -> Result<BTreeSet<(String, String)>, SpecError> {
-    let text = read(file)?;
-    let doc: serde_yaml::Value = serde_yaml::from_str(&text)
+fn load_operations(file: &Path, text: &str) -> Result<BTreeSet<(String, String)>, SpecError> {
+    let doc: serde_yaml::Value = serde_yaml::from_str(text)
         .map_err(|e| SpecError::new(file, "$", format!("invalid YAML: {e}")))?;
     let paths = doc
         .get("paths")

@@ -48,6 +48,7 @@ impl SqliteStore {
 fn backend(e: LocalError) -> StoreError {
     match e {
         LocalError::Store(s) => s,
+        LocalError::Unavailable(why) => StoreError::Unavailable(why),
         other => StoreError::Backend(other.to_string()),
     }
 }
