@@ -507,17 +507,21 @@ fn the_request_trace_id_reaches_the_payment_its_events_and_its_execution() {
     assert_eq!(done["trace_id"], trace, "kept through every change");
 
     // Every event of the payment on the bus carries it, and so does the execution's input.
-    let events = eventually("three events in the audit log", Duration::from_secs(30), || {
-        let (_, audit) = s.get("/_local/audit");
-        let mine: Vec<Value> = audit["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["event"]["detail"]["payment_id"] == id.as_str())
-            .cloned()
-            .collect();
-        (mine.len() >= 3).then_some(mine)
-    });
+    let events = eventually(
+        "three events in the audit log",
+        Duration::from_secs(30),
+        || {
+            let (_, audit) = s.get("/_local/audit");
+            let mine: Vec<Value> = audit["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["event"]["detail"]["payment_id"] == id.as_str())
+                .cloned()
+                .collect();
+            (mine.len() >= 3).then_some(mine)
+        },
+    );
     for e in &events {
         assert_eq!(e["event"]["detail"]["trace_id"], trace, "{e}");
     }
