@@ -93,14 +93,13 @@ impl Targets {
         Ok(())
     }
 
-    fn refuse(&self, error: String, files: Vec<SpecFile>) {
+    fn refuse(&self, error: String) {
         let before = self.status.get();
         if before.error.as_deref() == Some(error.as_str()) {
             return;
         }
         tracing::error!(%error, "spec/ edit refused; the running configuration keeps serving");
-        // The files on disk are not the live ones; keep listing the live versions.
-        let _ = files;
+        // The files on disk are not the live ones: the status keeps listing the live versions.
         self.status.set(SpecStatus {
             error: Some(error),
             ..(*before).clone()
@@ -135,7 +134,7 @@ pub async fn watch_spec(
                 ),
                 Err(e) => tracing::error!(error = %e, "spec/ reload could not be recorded"),
             },
-            Err(e) => targets.refuse(e.to_string(), now),
+            Err(e) => targets.refuse(e.to_string()),
         }
     }
 }
