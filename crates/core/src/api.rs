@@ -1,7 +1,7 @@
 //! The HTTP API's request handling, shared by the local runtime's server and the AWS Lambda
 //! functions behind API Gateway: strict JSON body parsing, the error contract
 //! (`{"error": {"code", "message"}}` with its HTTP status), and the four operations of
-//! `spec/openapi.yaml`. Transport-free: callers pass bytes in and get a status and a JSON body out.
+//! `spec/openapi.yaml` (and the ledger's account read). Transport-free: callers pass bytes in and get a status and a JSON body out.
 
 use std::future::Future;
 
@@ -9,9 +9,12 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use crate::account::normalize_account;
 use crate::error::{DomainError, error_body};
+use crate::ledger::{fees_account, fx_account};
+use crate::money::currencies;
 use crate::payment::{PaymentRequest, PaymentStatus, new_payment, request_fingerprint};
-use crate::ports::{CreateOutcome, PaymentStore, StoreError};
+use crate::ports::{CreateOutcome, Ledger, PaymentStore, StoreError};
 use crate::pricing::{PricingPolicy, RateTable};
 use crate::quote::{QuoteRequest, QuoteResponse, create_quote};
 use crate::token::{
@@ -256,21 +259,7 @@ pub async fn list_payments<S: PaymentStore>(
     store: &S,
     query: &[(String, String)],
 ) -> Result<ApiResponse, ApiError> {
-    let get = |name: &str| {
-        query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    if let Some((unknown, _)) = query
-        .iter()
-        .find(|(k, _)| !["status", "limit", "cursor"].contains(&k.as_str()))
-    {
-        return Err(ApiError::bad_request(
-            "unknown_parameter",
-            format!("unknown query parameter {unknown:?}"),
-        ));
-    }
+    let get = query_params(query, &["status", "limit", "cursor"])?;
     let status = get("status")
         .map(|s| {
             PaymentStatus::parse(s).ok_or_else(|| {
@@ -283,8 +272,37 @@ pub async fn list_payments<S: PaymentStore>(
             })
         })
         .transpose()?;
-    let limit = match get("limit") {
-        None => DEFAULT_PAGE,
+    let limit = page_limit(get("limit"))?;
+    let page = store.list(status, limit, get("cursor")).await?;
+    Ok(ApiResponse::new(
+        200,
+        json!({"items": to_value(&page.items)?, "next_cursor": page.next_cursor}),
+    ))
+}
+
+/// A lookup of the query's parameters; any parameter not in `known` is `unknown_parameter`.
+fn query_params<'q>(
+    query: &'q [(String, String)],
+    known: &[&str],
+) -> Result<impl Fn(&str) -> Option<&'q str>, ApiError> {
+    if let Some((unknown, _)) = query.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+        return Err(ApiError::bad_request(
+            "unknown_parameter",
+            format!("unknown query parameter {unknown:?}"),
+        ));
+    }
+    Ok(move |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    })
+}
+
+/// The `limit` of a page: [`DEFAULT_PAGE`] when absent, else 1 to [`MAX_PAGE`].
+fn page_limit(raw: Option<&str>) -> Result<u32, ApiError> {
+    match raw {
+        None => Ok(DEFAULT_PAGE),
         Some(l) => l
             .parse::<u32>()
             .ok()
@@ -294,18 +312,54 @@ pub async fn list_payments<S: PaymentStore>(
                     "invalid_limit",
                     format!("limit must be a whole number from 1 to {MAX_PAGE}"),
                 )
-            })?,
-    };
-    let page = store.list(status, limit, get("cursor")).await?;
-    Ok(ApiResponse::new(
-        200,
-        json!({"items": to_value(&page.items)?, "next_cursor": page.next_cursor}),
-    ))
+            }),
+    }
+}
+
+/// The ledger account a path names: an internal one (`fx:<CCY>`, `fees:<CCY>` of a supported
+/// currency) as it is, any other in its canonical form, as payments store it.
+pub fn ledger_account(raw: &str) -> Result<String, ApiError> {
+    let internal = currencies()
+        .iter()
+        .flat_map(|c| [fx_account(c.code), fees_account(c.code)])
+        .find(|a| a == raw);
+    match internal {
+        Some(account) => Ok(account),
+        None => normalize_account("account", raw)
+            .map_err(|e| ApiError::bad_request("invalid_account", e.to_string())),
+    }
+}
+
+/// `GET /ledger/accounts/{account}?limit=&cursor=`: the account's balance per currency and its
+/// transfers, newest first.
+pub async fn get_ledger_account<L: Ledger>(
+    ledger: &L,
+    account: &str,
+    query: &[(String, String)],
+) -> Result<ApiResponse, ApiError> {
+    let get = query_params(query, &["limit", "cursor"])?;
+    let account = ledger_account(account)?;
+    let page = ledger
+        .account(&account, page_limit(get("limit"))?, get("cursor"))
+        .await?;
+    Ok(ApiResponse::new(200, to_value(&page)?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ledger_accounts_are_internal_or_canonical() {
+        assert_eq!(ledger_account("fx:EUR").unwrap(), "fx:EUR");
+        assert_eq!(ledger_account("fees:JPY").unwrap(), "fees:JPY");
+        assert_eq!(ledger_account(" acc-1 ").unwrap(), "ACC-1");
+        assert_eq!(
+            ledger_account("FX:EUR").unwrap_err().code,
+            "invalid_account"
+        );
+        assert_eq!(ledger_account("   ").unwrap_err().code, "invalid_account");
+    }
 
     fn code(bytes: &[u8]) -> &'static str {
         parse_body::<QuoteRequest>(bytes).unwrap_err().code

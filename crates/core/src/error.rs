@@ -30,7 +30,7 @@ pub enum DomainError {
         from: PaymentStatus,
         to: PaymentStatus,
     },
-    #[error("ledger entries do not balance: {0}")]
+    #[error("the payment cannot be posted to the ledger: {0}")]
     Unbalanced(String),
     #[error("invalid rate table: {0}")]
     InvalidRates(String),

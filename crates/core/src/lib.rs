@@ -1,5 +1,5 @@
 //! eventpay's domain core: money, currencies, pricing, signed quotes, payments and their status
-//! machine, the double-entry ledger, settlement rules, domain events and the ports (traits) that
+//! machine, the double-entry ledger (transfers, balances, reconciliation), settlement rules, domain events and the ports (traits) that
 //! storage and notification adapters implement.
 //!
 //! Business rules only: no I/O. Time (`now`) and identifiers are passed in by the caller, so every
@@ -35,7 +35,7 @@
 //! assert_eq!(event_for_change(None, &payment).unwrap().detail_type, DetailType::PaymentCreated);
 //! payment.transition(PaymentStatus::Processing, now, None)?;
 //! assert_eq!(decide(&payment, &SettlementPolicy::default()), Decision::Approved);
-//! check_balanced(&ledger_entries(&payment)?)?;
+//! assert_eq!(transfers_for(&payment, now)?.len(), 3);
 //! # Ok::<(), DomainError>(())
 //! ```
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::error::{DomainError, shown};
 
 /// A supported ISO 4217 currency and its number of minor units (decimal places).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Currency {
     pub code: &'static str,
     pub minor_units: u32,

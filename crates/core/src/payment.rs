@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::account::normalize_account;
 use crate::error::DomainError;
-use crate::ledger::LedgerEntry;
+use crate::ledger::Transfer;
 use crate::pricing::CustomerTier;
 use crate::quote::Quote;
 
@@ -110,10 +110,14 @@ pub struct StatusChange {
     pub reason: Option<String>,
 }
 
-/// Ledger postings made when the payment was settled.
+/// The transfers posted when the payment was settled: a copy of what the ledger holds for it
+/// ([`crate::ledger`]), written in the same atomic write.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settlement {
-    pub ledger_entries: Vec<LedgerEntry>,
+    /// Empty in a payment settled before the ledger had its own table (its legacy
+    /// `ledger_entries` are not read; `eventpay ledger check` reports such a payment).
+    #[serde(default)]
+    pub transfers: Vec<Transfer>,
     pub posted_at: DateTime<Utc>,
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
+use crate::ledger::{Balance, Transfer};
 use crate::payment::{Payment, PaymentStatus, RequestFingerprint};
 
 /// A failure of a store or notifier.
@@ -183,6 +184,17 @@ pub trait PaymentStore: Send + Sync {
         new: &Payment,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Settles atomically: writes `settled` on the same condition as [`PaymentStore::replace`],
+    /// together with `transfers` (each new: an id already posted is `Err(Conflict)`) and the
+    /// balance changes they make ([`crate::balance_changes`]). All of it or none of it is
+    /// written; a payment never has a ledger without being SETTLED, nor the reverse.
+    fn settle(
+        &self,
+        expected: &Payment,
+        settled: &Payment,
+        transfers: &[Transfer],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// The payment created earlier with this idempotency key: `Ok(Some(payment))` if the key was
     /// used with the same `fingerprint`, `Err(IdempotencyConflict)` if with a different one
     /// ([`check_fingerprint`]),
@@ -193,6 +205,28 @@ pub trait PaymentStore: Send + Sync {
         idempotency_key: &str,
         fingerprint: &str,
     ) -> impl Future<Output = Result<Option<Payment>, StoreError>> + Send;
+}
+
+/// One account of the ledger: its balance in each currency it has used, and one page of its
+/// transfers (either side), newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountPage {
+    pub account: String,
+    pub balances: Vec<Balance>,
+    pub transfers: Vec<Transfer>,
+    pub next_cursor: Option<String>,
+}
+
+/// Reads of the ledger the settlement writes ([`PaymentStore::settle`]).
+pub trait Ledger: Send + Sync {
+    /// The account's balances and a page of its transfers; an account without transfers has no
+    /// balances and no transfers (not an error: every account exists with balance zero).
+    fn account(
+        &self,
+        account: &str,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<AccountPage, StoreError>> + Send;
 }
 
 /// Sends notifications (SNS on AWS).
@@ -238,12 +272,32 @@ impl<S: PaymentStore> PaymentStore for Arc<S> {
         (**self).replace(expected, new)
     }
 
+    fn settle(
+        &self,
+        expected: &Payment,
+        settled: &Payment,
+        transfers: &[Transfer],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).settle(expected, settled, transfers)
+    }
+
     fn find_by_idempotency_key(
         &self,
         idempotency_key: &str,
         fingerprint: &str,
     ) -> impl Future<Output = Result<Option<Payment>, StoreError>> + Send {
         (**self).find_by_idempotency_key(idempotency_key, fingerprint)
+    }
+}
+
+impl<L: Ledger> Ledger for Arc<L> {
+    fn account(
+        &self,
+        account: &str,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<AccountPage, StoreError>> + Send {
+        (**self).account(account, limit, cursor)
     }
 }
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
-use crate::ledger::ledger_entries;
+use crate::ledger::transfers_for;
 use crate::payment::{Payment, PaymentStatus, Settlement};
 use crate::ports::{PaymentStore, StoreError};
 use crate::settlement::{Decision, SettlementPolicy, decide};
@@ -35,7 +35,8 @@ pub struct StatusResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LedgerResult {
     pub payment_id: String,
-    pub entries: usize,
+    /// How many transfers the settlement posted.
+    pub transfers: usize,
     /// The payment's status afterwards: `SETTLED`.
     pub status: PaymentStatus,
     pub applied: bool,
@@ -101,8 +102,9 @@ pub async fn validate_payment<S: PaymentStore>(
     Ok(decide(&load(store, payment_id).await?, policy))
 }
 
-/// Settles a payment: posts its balanced ledger entries and moves it to `SETTLED` in ONE
-/// conditional write, so a payment never has a ledger without being settled (or the reverse),
+/// Settles a payment: posts its transfers ([`transfers_for`]) and moves it to `SETTLED` in ONE
+/// atomic write ([`PaymentStore::settle`]), so a payment never has a ledger without being
+/// settled (or the reverse),
 /// whatever fails after. Already settled: `applied: false`, nothing written. The payment must be
 /// `PROCESSING`, else `Domain(IllegalTransition)` to `SETTLED`.
 pub async fn post_ledger<S: PaymentStore>(
@@ -110,20 +112,16 @@ pub async fn post_ledger<S: PaymentStore>(
     payment_id: &str,
     now: DateTime<Utc>,
 ) -> Result<LedgerResult, StoreError> {
-    let result = |entries, status, applied| LedgerResult {
+    let result = |transfers, status, applied| LedgerResult {
         payment_id: payment_id.to_string(),
-        entries,
+        transfers,
         status,
         applied,
     };
     for _ in 0..MAX_WRITE_ATTEMPTS {
         let current = load(store, payment_id).await?;
         if let Some(settlement) = &current.settlement {
-            return Ok(result(
-                settlement.ledger_entries.len(),
-                current.status,
-                false,
-            ));
+            return Ok(result(settlement.transfers.len(), current.status, false));
         }
         if current.status != PaymentStatus::Processing {
             return Err(DomainError::IllegalTransition {
@@ -132,15 +130,15 @@ pub async fn post_ledger<S: PaymentStore>(
             }
             .into());
         }
-        let entries = ledger_entries(&current)?;
-        let count = entries.len();
+        let transfers = transfers_for(&current, now)?;
+        let count = transfers.len();
         let mut next = current.clone();
         next.settlement = Some(Settlement {
-            ledger_entries: entries,
+            transfers: transfers.clone(),
             posted_at: now,
         });
         next.transition(PaymentStatus::Settled, now, None)?;
-        match store.replace(&current, &next).await {
+        match store.settle(&current, &next, &transfers).await {
             Ok(()) => return Ok(result(count, next.status, true)),
             Err(StoreError::Conflict(_)) => continue,
             Err(e) => return Err(e),
@@ -152,7 +150,7 @@ pub async fn post_ledger<S: PaymentStore>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::check_balanced;
+    use crate::ledger::{Transfer, balance_changes};
     use crate::payment::tests::payment;
     use crate::ports::{CreateOutcome, Page, check_fingerprint};
     use crate::quote::tests::t0;
@@ -184,6 +182,7 @@ mod tests {
         interfere: Mutex<Vec<Interference>>,
         replaces: Mutex<usize>,
         backend_down: Mutex<bool>,
+        transfers: Mutex<Vec<Transfer>>,
     }
 
     impl MemStore {
@@ -304,6 +303,27 @@ mod tests {
             *self.replaces.lock().unwrap() += 1;
             Ok(())
         }
+
+        async fn settle(
+            &self,
+            expected: &Payment,
+            settled: &Payment,
+            transfers: &[Transfer],
+        ) -> Result<(), StoreError> {
+            let dup = {
+                let posted = self.transfers.lock().unwrap();
+                transfers
+                    .iter()
+                    .find(|t| posted.iter().any(|p| p.id == t.id))
+                    .map(|t| t.id.clone())
+            };
+            if let Some(dup) = dup {
+                return Err(StoreError::Conflict(format!("transfer {dup} exists")));
+            }
+            self.replace(expected, settled).await?;
+            self.transfers.lock().unwrap().extend_from_slice(transfers);
+            Ok(())
+        }
     }
 
     fn at(seconds: i64) -> DateTime<Utc> {
@@ -370,14 +390,14 @@ mod tests {
             r,
             LedgerResult {
                 payment_id: "p-1".into(),
-                entries: 5,
+                transfers: 3,
                 status: PaymentStatus::Settled,
                 applied: true
             }
         );
         let writes = store.writes();
         let r = block_on(post_ledger(&store, "p-1", at(4))).unwrap();
-        assert_eq!((r.entries, r.applied), (5, false));
+        assert_eq!((r.transfers, r.applied), (3, false));
         assert_eq!(store.writes(), writes, "a repeated post writes nothing");
 
         // Marking it SETTLED again (a retried task) changes nothing.
@@ -393,7 +413,12 @@ mod tests {
         assert_eq!(p.status, PaymentStatus::Settled);
         let settlement = p.settlement.as_ref().unwrap();
         assert_eq!(settlement.posted_at, at(3));
-        check_balanced(&settlement.ledger_entries).unwrap();
+        assert_eq!(settlement.transfers, *store.transfers.lock().unwrap());
+        let nets = balance_changes(&settlement.transfers);
+        assert_eq!(
+            nets.values().map(|c| c.net()).sum::<crate::Decimal>(),
+            crate::Decimal::ZERO
+        );
         let history: Vec<_> = p.history.iter().map(|c| (c.status, c.at)).collect();
         assert_eq!(
             history,
@@ -568,15 +593,15 @@ mod tests {
             .lock()
             .unwrap()
             .push(Box::new(|p: &mut Payment| {
-                let entries = ledger_entries(p).unwrap();
+                let transfers = transfers_for(p, at(2)).unwrap();
                 p.settlement = Some(Settlement {
-                    ledger_entries: entries,
+                    transfers,
                     posted_at: at(2),
                 });
                 p.updated_at = at(2);
             }));
         let r = block_on(post_ledger(&store, "p-1", at(3))).unwrap();
-        assert_eq!((r.entries, r.applied), (5, false));
+        assert_eq!((r.transfers, r.applied), (3, false));
         assert_eq!(store.stored("p-1").settlement.unwrap().posted_at, at(2));
     }
 
