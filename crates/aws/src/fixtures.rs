@@ -1,7 +1,7 @@
 //! Helpers for tests that run against an AWS API emulator (moto through `scripts/with-moto`):
 //! the guard that refuses to run elsewhere, unique resource names (tests run in parallel), sample
-//! payments, and the few resources tests need besides the payments table. Not used by the
-//! functions themselves.
+//! payments, the payments and ledger tables, and the few other resources tests need. Not used
+//! by the functions themselves.
 
 use std::time::{Duration, Instant};
 
@@ -14,6 +14,8 @@ use eventpay_core::{
 };
 
 use crate::error::AwsError;
+use crate::schema::{create_ledger_table, create_payments_table};
+use crate::{DynamoLedger, DynamoStore};
 
 /// A one-rate table for sample payments (the functions price with `spec/rates.json`).
 pub const SAMPLE_RATES: &str =
@@ -70,6 +72,20 @@ pub fn sample_payment(payment_id: &str, amount: &str, now: DateTime<Utc>) -> Pay
         reference: None,
     };
     new_payment(&request, &quote, payment_id.into(), now).expect("a valid sample payment")
+}
+
+/// A store on a new payments table and a new ledger table, and the ledger's reader.
+pub async fn store_with_ledger(
+    config: &aws_config::SdkConfig,
+) -> Result<(DynamoStore, DynamoLedger), AwsError> {
+    let client = aws_sdk_dynamodb::Client::new(config);
+    let (table, ledger) = (unique("payments"), unique("ledger"));
+    create_payments_table(&client, &table).await?;
+    create_ledger_table(&client, &ledger).await?;
+    Ok((
+        DynamoStore::new(client.clone(), table).with_ledger_table(&ledger),
+        DynamoLedger::new(client, ledger),
+    ))
 }
 
 /// Creates a queue; returns (url, arn).

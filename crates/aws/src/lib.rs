@@ -1,5 +1,5 @@
 //! eventpay's AWS adapters, on the official AWS SDK for Rust: the core's ports implemented over
-//! DynamoDB (`DynamoStore`), SNS (`SnsNotifier`) and KMS (`KmsSigner`), plus the EventBridge
+//! DynamoDB (`DynamoStore`, and `DynamoLedger` for the ledger's reads), SNS (`SnsNotifier`) and KMS (`KmsSigner`), plus the EventBridge
 //! publisher and SQS sender the stream forwarder and the processor use.
 //!
 //! Endpoints, region and credentials come from the standard AWS configuration chain
@@ -11,14 +11,18 @@ pub mod error;
 pub mod events;
 pub mod fixtures;
 pub mod items;
+pub mod ledger;
+pub mod ledger_items;
 pub mod notify;
 pub mod queue;
+pub mod reconcile;
 pub mod schema;
 pub mod signer;
 pub mod store;
 
 pub use error::AwsError;
 pub use events::{EventPublisher, OutgoingEvent};
+pub use ledger::DynamoLedger;
 pub use notify::SnsNotifier;
 pub use queue::{OutgoingMessage, QueueSender};
 pub use signer::KmsSigner;

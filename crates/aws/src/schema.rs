@@ -3,6 +3,9 @@
 //! `NEW_AND_OLD_IMAGES`, two listing indexes projecting everything: `by_created` on the sharded
 //! `list_pk` (`ALL#<shard>`), `by_status` on the sharded `status_pk` (`<STATUS>#<shard>`), both
 //! sorted by `list_sk`.
+//!
+//! The ledger table (crates/aws/src/ledger_items.rs): string partition key `pk`, string sort key
+//! `sk`, on-demand, no stream and no index.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
@@ -70,4 +73,21 @@ pub async fn create_payments_table(client: &Client, table: &str) -> Result<Strin
         .and_then(|d| d.latest_stream_arn())
         .map(str::to_owned)
         .ok_or_else(|| AwsError::Corrupt(format!("table {table} was created without a stream")))
+}
+
+/// Creates the ledger table named `table`.
+pub async fn create_ledger_table(client: &Client, table: &str) -> Result<(), AwsError> {
+    use crate::ledger_items::{PK as LEDGER_PK, SK as LEDGER_SK};
+    client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr(LEDGER_PK)?)
+        .attribute_definitions(attr(LEDGER_SK)?)
+        .key_schema(key(LEDGER_PK, KeyType::Hash)?)
+        .key_schema(key(LEDGER_SK, KeyType::Range)?)
+        .send()
+        .await
+        .map_err(|e| AwsError::sdk("CreateTable", e))?;
+    Ok(())
 }

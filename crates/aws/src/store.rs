@@ -7,14 +7,18 @@
 //! The listing indexes are sharded (`ListShards`, docs/capacity.md): a page queries every shard's
 //! partition at once, newest first below the cursor, and merges them, fetching more from a shard
 //! only when the merge has used up what it read of it.
+//!
+//! `settle` writes the payment and its ledger (crates/aws/src/ledger_items.rs, in the ledger
+//! table of [`DynamoStore::with_ledger_table`]) in one `TransactWriteItems`.
 
 use std::collections::VecDeque;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use eventpay_core::{
-    CreateOutcome, ListShards, Page, Payment, PaymentStatus, PaymentStore, StoreError,
-    check_fingerprint,
+    CreateOutcome, ListShards, Page, Payment, PaymentStatus, PaymentStore, StoreError, Transfer,
+    balance_changes, check_fingerprint,
 };
 use futures_util::future::try_join_all;
 
@@ -23,15 +27,26 @@ use crate::items::{
     self, BODY, FINGERPRINT, INDEX_ALL, INDEX_STATUS, Item, LIST_PK, LIST_SK, PAYMENT_ID, PK,
     STATUS, STATUS_PK, UPDATED_AT, s,
 };
+use crate::ledger_items;
 
 /// `attribute_not_exists(pk)`: the write creates, never overwrites.
 const NEW_ITEM: &str = "attribute_not_exists(pk)";
+
+/// The condition of `replace` (and of the payment's write in `settle`): the stored payment is
+/// still the one read.
+const UNCHANGED: &str =
+    "attribute_exists(pk) AND #status = :expected_status AND #updated = :expected_updated";
+
+/// DynamoDB's limit of items in one `TransactWriteItems`.
+const MAX_TRANSACTION_ITEMS: usize = 100;
 
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
     client: Client,
     table: String,
     shards: ListShards,
+    /// The ledger table `settle` writes to; `None` in functions that never settle.
+    ledger_table: Option<String>,
 }
 
 /// One shard's partition as the merge reads it: what it has read and not yet used, and where
@@ -50,7 +65,22 @@ impl DynamoStore {
             client,
             table: table.into(),
             shards: ListShards::DEFAULT,
+            ledger_table: None,
         }
+    }
+
+    /// The ledger table `settle` posts transfers and balances to (without one, `settle` fails).
+    pub fn with_ledger_table(mut self, table: impl Into<String>) -> Self {
+        self.ledger_table = Some(table.into());
+        self
+    }
+
+    pub fn ledger_table(&self) -> Option<&str> {
+        self.ledger_table.as_deref()
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     /// The listing shards of the table: every writer and reader of one table must agree.
@@ -311,9 +341,7 @@ impl PaymentStore for DynamoStore {
             .update_expression(
                 "SET #body = :body, #status = :status, #status_pk = :status_pk, #updated = :updated",
             )
-            .condition_expression(
-                "attribute_exists(pk) AND #status = :expected_status AND #updated = :expected_updated",
-            )
+            .condition_expression(UNCHANGED)
             .expression_attribute_names("#body", BODY)
             .expression_attribute_names("#status", STATUS)
             .expression_attribute_names("#status_pk", STATUS_PK)
@@ -339,6 +367,43 @@ impl PaymentStore for DynamoStore {
         }
     }
 
+    async fn settle(
+        &self,
+        expected: &Payment,
+        settled: &Payment,
+        transfers: &[Transfer],
+    ) -> Result<(), StoreError> {
+        let items = self.settle_items(expected, settled, transfers)?;
+        let roles: Vec<Role> = items.iter().map(|(role, _)| role.clone()).collect();
+        let send = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items.into_iter().map(|(_, item)| item).collect()))
+            .send()
+            .await;
+        match send {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let reasons: Option<Vec<Option<String>>> = e
+                    .as_service_error()
+                    .and_then(|e| match e {
+                        TransactWriteItemsError::TransactionCanceledException(c) => Some(c),
+                        _ => None,
+                    })
+                    .map(|c| {
+                        c.cancellation_reasons()
+                            .iter()
+                            .map(|r| r.code().map(str::to_owned))
+                            .collect()
+                    });
+                match reasons {
+                    Some(reasons) => Err(settle_cancelled(expected, &roles, &reasons)),
+                    None => Err(AwsError::sdk("TransactWriteItems", e).into()),
+                }
+            }
+        }
+    }
+
     async fn find_by_idempotency_key(
         &self,
         idempotency_key: &str,
@@ -346,4 +411,147 @@ impl PaymentStore for DynamoStore {
     ) -> Result<Option<Payment>, StoreError> {
         self.payment_by_key(idempotency_key, fingerprint).await
     }
+}
+
+/// What an item of a settlement's transaction is, to explain a cancellation.
+#[derive(Clone, Debug)]
+enum Role {
+    Payment,
+    Transfer(String),
+    Balance,
+}
+
+impl DynamoStore {
+    /// The items of one settlement, in the order of [`Role`]s: the payment (on the condition of
+    /// `replace`), each transfer and its two account copies (each new), one `ADD` per balance.
+    fn settle_items(
+        &self,
+        expected: &Payment,
+        settled: &Payment,
+        transfers: &[Transfer],
+    ) -> Result<Vec<(Role, TransactWriteItem)>, AwsError> {
+        let ledger = self.ledger_table.as_deref().ok_or_else(|| {
+            AwsError::Config(
+                "settling needs the ledger table (EVENTPAY_LEDGER_TABLE), none is configured"
+                    .into(),
+            )
+        })?;
+        let changes = balance_changes(transfers);
+        let count = 1 + transfers.len() * 3 + changes.len();
+        if count > MAX_TRANSACTION_ITEMS {
+            // Three legs make 15 items; more would be a new kind of payment this layout must
+            // split first, not something to write partly.
+            return Err(AwsError::Corrupt(format!(
+                "settling payment {} writes {count} items, more than one transaction takes ({MAX_TRANSACTION_ITEMS})",
+                settled.payment_id
+            )));
+        }
+        let mut items = Vec::with_capacity(count);
+        let payment = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(items::payment_item(settled, self.shards)?))
+            .condition_expression(UNCHANGED)
+            .expression_attribute_names("#status", STATUS)
+            .expression_attribute_names("#updated", UPDATED_AT)
+            .expression_attribute_values(":expected_status", s(expected.status.as_str()))
+            .expression_attribute_values(
+                ":expected_updated",
+                s(items::timestamp(expected.updated_at)),
+            )
+            .build()
+            .map_err(|e| AwsError::sdk("Put", e))?;
+        items.push((
+            Role::Payment,
+            TransactWriteItem::builder().put(payment).build(),
+        ));
+        let new_item = |item: Item| -> Result<TransactWriteItem, AwsError> {
+            let put = Put::builder()
+                .table_name(ledger)
+                .set_item(Some(item))
+                .condition_expression(NEW_ITEM)
+                .build()
+                .map_err(|e| AwsError::sdk("Put", e))?;
+            Ok(TransactWriteItem::builder().put(put).build())
+        };
+        for t in transfers {
+            let role = Role::Transfer(t.id.clone());
+            items.push((role.clone(), new_item(ledger_items::transfer_item(t)?)?));
+            for copy in ledger_items::account_transfer_items(t)? {
+                items.push((role.clone(), new_item(copy)?));
+            }
+        }
+        for ((account, currency), change) in changes {
+            use ledger_items::{ACCOUNT, BALANCE, CREDITS, CURRENCY, DEBITS, KIND, TRANSFERS, n};
+            let count = AttributeValue::N(change.transfers.to_string());
+            // ADD, not SET: settlements of other payments change the same balance concurrently.
+            let update = Update::builder()
+                .table_name(ledger)
+                .set_key(Some(ledger_items::balance_key(&account, currency)))
+                .update_expression(
+                    "SET #kind = :kind, #account = :account, #currency = :currency \
+                     ADD #debits :debits, #credits :credits, #balance :net, #transfers :count",
+                )
+                .expression_attribute_names("#kind", KIND)
+                .expression_attribute_names("#account", ACCOUNT)
+                .expression_attribute_names("#currency", CURRENCY)
+                .expression_attribute_names("#debits", DEBITS)
+                .expression_attribute_names("#credits", CREDITS)
+                .expression_attribute_names("#balance", BALANCE)
+                .expression_attribute_names("#transfers", TRANSFERS)
+                .expression_attribute_values(":kind", s(ledger_items::KIND_BALANCE))
+                .expression_attribute_values(":account", s(&account))
+                .expression_attribute_values(":currency", s(currency.code))
+                .expression_attribute_values(":debits", n(change.debits))
+                .expression_attribute_values(":credits", n(change.credits))
+                .expression_attribute_values(":net", n(change.net()))
+                .expression_attribute_values(":count", count)
+                .build()
+                .map_err(|e| AwsError::sdk("Update", e))?;
+            items.push((
+                Role::Balance,
+                TransactWriteItem::builder().update(update).build(),
+            ));
+        }
+        Ok(items)
+    }
+}
+
+/// Why a settlement's transaction was cancelled, from its per-item reasons (`None` where the
+/// item was fine): the payment changed, a transfer exists already, or a concurrent transaction
+/// held an item — all `Conflict`, which the settlement use case retries after reading again.
+fn settle_cancelled(expected: &Payment, roles: &[Role], reasons: &[Option<String>]) -> StoreError {
+    let failed = |code: &str| {
+        roles
+            .iter()
+            .zip(reasons)
+            .find(|(_, r)| r.as_deref() == Some(code))
+            .map(|(role, _)| role)
+    };
+    let id = &expected.payment_id;
+    if let Some(role) = failed("ConditionalCheckFailed") {
+        return StoreError::Conflict(match role {
+            Role::Payment => format!("payment {id} changed since it was read"),
+            Role::Transfer(t) => format!("transfer {t} of payment {id} is posted already"),
+            Role::Balance => format!("a balance of payment {id} refused its update"),
+        });
+    }
+    if failed("TransactionConflict").is_some() {
+        return StoreError::Conflict(format!(
+            "a concurrent transaction holds an item of payment {id}'s settlement; retry"
+        ));
+    }
+    let codes: Vec<&str> = reasons
+        .iter()
+        .flatten()
+        .map(String::as_str)
+        .filter(|c| *c != "None")
+        .collect();
+    StoreError::Backend(format!(
+        "settling payment {id} was cancelled: {}",
+        if codes.is_empty() {
+            "no reason given".to_string()
+        } else {
+            codes.join(", ")
+        }
+    ))
 }

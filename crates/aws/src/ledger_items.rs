@@ -1,0 +1,260 @@
+//! How the ledger is laid out as DynamoDB items in its own table (`EVENTPAY_LEDGER_TABLE`),
+//! string partition key `pk` and string sort key `sk`:
+//!
+//! | item | `pk` | `sk` | attributes |
+//! |---|---|---|---|
+//! | a transfer | `TRANSFER#<transfer id>` | `TRANSFER` | `kind` = `transfer`, `transfer` (its JSON) |
+//! | each side's copy of it | `ACCOUNT#<account>` | `T#<posted_at, RFC 3339 ns>#<transfer id>` | `kind` = `account_transfer`, `transfer` |
+//! | a balance | `ACCOUNT#<account>` | `BALANCE#<CCY>` | `kind` = `balance`, `account`, `currency`, `debits`, `credits`, `balance`, `transfers` (numbers) |
+//!
+//! The transfer item is the one that makes a transfer id unique (written with
+//! `attribute_not_exists`) and the one reconciliation reads; the two copies under the accounts
+//! let one `Query` on `ACCOUNT#<account>`, `begins_with(sk, "T#")`, descending, page an
+//! account's transfers newest first, and the same partition holds the account's balances
+//! (`begins_with(sk, "BALANCE#")`). Balances are numbers changed with `ADD`, so concurrent
+//! settlements touching one account never overwrite each other; DynamoDB numbers are exact
+//! decimals (38 digits), read back at the currency's minor-unit scale.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use eventpay_core::{Balance, Currency, Decimal, StoreError, Transfer, currency};
+use serde::{Deserialize, Serialize};
+
+use crate::error::AwsError;
+use crate::items::{Item, s, string_attr, timestamp};
+
+/// Partition key of every ledger item.
+pub const PK: &str = "pk";
+/// Sort key of every ledger item.
+pub const SK: &str = "sk";
+pub const KIND: &str = "kind";
+pub const KIND_TRANSFER: &str = "transfer";
+pub const KIND_ACCOUNT_TRANSFER: &str = "account_transfer";
+pub const KIND_BALANCE: &str = "balance";
+/// The transfer's JSON (the core's serde shape), on the transfer item and its copies.
+pub const TRANSFER: &str = "transfer";
+pub const ACCOUNT: &str = "account";
+pub const CURRENCY: &str = "currency";
+pub const DEBITS: &str = "debits";
+pub const CREDITS: &str = "credits";
+pub const BALANCE: &str = "balance";
+pub const TRANSFERS: &str = "transfers";
+
+/// The sort key of the transfer item itself.
+pub const SK_TRANSFER: &str = "TRANSFER";
+/// The prefix of the sort keys of an account's transfer copies.
+pub const SK_TRANSFERS_PREFIX: &str = "T#";
+/// The prefix of the sort keys of an account's balances.
+pub const SK_BALANCE_PREFIX: &str = "BALANCE#";
+
+pub fn account_pk(account: &str) -> String {
+    format!("ACCOUNT#{account}")
+}
+
+pub fn transfer_pk(transfer_id: &str) -> String {
+    format!("TRANSFER#{transfer_id}")
+}
+
+pub fn balance_sk(currency: Currency) -> String {
+    format!("{SK_BALANCE_PREFIX}{}", currency.code)
+}
+
+/// `T#<posted_at>#<id>`: fixed-width time first, so sort order is time order (ties by id).
+pub fn account_transfer_sk(t: &Transfer) -> String {
+    format!("{SK_TRANSFERS_PREFIX}{}#{}", timestamp(t.posted_at), t.id)
+}
+
+pub fn n(d: Decimal) -> AttributeValue {
+    AttributeValue::N(d.to_string())
+}
+
+fn transfer_json(t: &Transfer) -> Result<String, AwsError> {
+    serde_json::to_string(t).map_err(|e| AwsError::Corrupt(format!("transfer to JSON: {e}")))
+}
+
+/// The transfer item: written once, conditional on not existing.
+pub fn transfer_item(t: &Transfer) -> Result<Item, AwsError> {
+    Ok(HashMap::from([
+        (PK.into(), s(transfer_pk(&t.id))),
+        (SK.into(), s(SK_TRANSFER)),
+        (KIND.into(), s(KIND_TRANSFER)),
+        (TRANSFER.into(), s(transfer_json(t)?)),
+    ]))
+}
+
+/// The copies of a transfer under its debit and its credit account.
+pub fn account_transfer_items(t: &Transfer) -> Result<[Item; 2], AwsError> {
+    let json = transfer_json(t)?;
+    let copy = |account: &str| {
+        HashMap::from([
+            (PK.into(), s(account_pk(account))),
+            (SK.into(), s(account_transfer_sk(t))),
+            (KIND.into(), s(KIND_ACCOUNT_TRANSFER)),
+            (TRANSFER.into(), s(json.clone())),
+        ])
+    };
+    Ok([copy(&t.debit_account), copy(&t.credit_account)])
+}
+
+/// The key of an account's balance item in one currency.
+pub fn balance_key(account: &str, currency: Currency) -> Item {
+    HashMap::from([
+        (PK.into(), s(account_pk(account))),
+        (SK.into(), s(balance_sk(currency))),
+    ])
+}
+
+pub fn transfer_from_item(item: &Item) -> Result<Transfer, AwsError> {
+    let json = string_attr(item, TRANSFER)?;
+    serde_json::from_str(json).map_err(|e| AwsError::Corrupt(format!("stored transfer JSON: {e}")))
+}
+
+fn decimal_attr(item: &Item, name: &str) -> Result<Decimal, AwsError> {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse::<Decimal>().map_err(|e| {
+            AwsError::Corrupt(format!(
+                "ledger item {:?}: {name} {v:?} is not a decimal: {e}",
+                item.get(PK)
+            ))
+        }),
+        _ => Err(AwsError::Corrupt(format!(
+            "ledger item {:?} has no number attribute {name:?}",
+            item.get(PK)
+        ))),
+    }
+}
+
+/// A balance item as the core's `Balance`, amounts at the currency's scale (DynamoDB returns
+/// numbers normalised: `997.5` for `997.50`).
+pub fn balance_from_item(item: &Item) -> Result<Balance, AwsError> {
+    let currency = currency(string_attr(item, CURRENCY)?)
+        .map_err(|e| AwsError::Corrupt(format!("ledger balance item: {e}")))?;
+    let scaled = |name: &str| {
+        decimal_attr(item, name).map(|mut d| {
+            // Only widen: a stored amount finer than the currency allows is shown as it is,
+            // for reconciliation to report rather than to round away.
+            if d.scale() < currency.minor_units {
+                d.rescale(currency.minor_units);
+            }
+            d
+        })
+    };
+    let transfers = decimal_attr(item, TRANSFERS)?;
+    Ok(Balance {
+        account: string_attr(item, ACCOUNT)?.to_owned(),
+        currency,
+        debits: scaled(DEBITS)?,
+        credits: scaled(CREDITS)?,
+        balance: scaled(BALANCE)?,
+        transfers: u64::try_from(transfers).map_err(|_| {
+            AwsError::Corrupt(format!(
+                "ledger balance item {:?}: transfers {transfers} is not a count",
+                item.get(PK)
+            ))
+        })?,
+    })
+}
+
+/// What an account page's cursor holds: the account and the sort key of the last transfer copy
+/// handed out. Opaque to clients (base64url JSON); the next page starts after that item.
+#[derive(Serialize, Deserialize)]
+struct Cursor {
+    account: String,
+    sk: String,
+}
+
+pub fn encode_account_cursor(account: &str, sk: &str) -> String {
+    let json = serde_json::json!({"account": account, "sk": sk});
+    URL_SAFE_NO_PAD.encode(json.to_string())
+}
+
+/// The `ExclusiveStartKey` a cursor of `account`'s pages stands for; a cursor of another
+/// account, or one not handed out by this API, is `invalid_field`.
+pub fn decode_account_cursor(account: &str, cursor: &str) -> Result<Item, StoreError> {
+    let invalid = StoreError::invalid_cursor;
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    if c.account != account || !c.sk.starts_with(SK_TRANSFERS_PREFIX) {
+        return Err(invalid());
+    }
+    Ok(HashMap::from([
+        (PK.into(), s(account_pk(account))),
+        (SK.into(), s(c.sk)),
+    ]))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    /// A fee transfer of `p-1` (shared by the ledger modules' tests).
+    pub(crate) fn transfer() -> Transfer {
+        Transfer {
+            id: "p-1/fee".into(),
+            payment_id: "p-1".into(),
+            debit_account: "ACC-1".into(),
+            credit_account: "fees:USD".into(),
+            amount: "2.50".parse().unwrap(),
+            currency: currency("USD").unwrap(),
+            posted_at: Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_transfer_and_its_copies() {
+        let t = transfer();
+        let item = transfer_item(&t).unwrap();
+        assert_eq!(item[PK], s("TRANSFER#p-1/fee"));
+        assert_eq!(transfer_from_item(&item).unwrap(), t);
+        let [debit, credit] = account_transfer_items(&t).unwrap();
+        assert_eq!(debit[PK], s("ACCOUNT#ACC-1"));
+        assert_eq!(credit[PK], s("ACCOUNT#fees:USD"));
+        assert_eq!(
+            debit[SK],
+            s("T#2026-11-01T12:00:00.000000000Z#p-1/fee"),
+            "time first, fixed width"
+        );
+        assert_eq!(transfer_from_item(&credit).unwrap(), t);
+    }
+
+    #[test]
+    fn balances_read_back_at_the_currency_scale() {
+        let mut item = balance_key("fx:USD", currency("USD").unwrap());
+        item.extend([
+            (KIND.into(), s(KIND_BALANCE)),
+            (ACCOUNT.into(), s("fx:USD")),
+            (CURRENCY.into(), s("USD")),
+            (DEBITS.into(), AttributeValue::N("0".into())),
+            (CREDITS.into(), AttributeValue::N("997.5".into())),
+            (BALANCE.into(), AttributeValue::N("997.5".into())),
+            (TRANSFERS.into(), AttributeValue::N("1".into())),
+        ]);
+        let b = balance_from_item(&item).unwrap();
+        assert_eq!(b.balance.to_string(), "997.50");
+        assert_eq!(b.debits.to_string(), "0.00");
+        assert_eq!(b.transfers, 1);
+        item.insert(TRANSFERS.into(), AttributeValue::N("-1".into()));
+        assert!(balance_from_item(&item).is_err());
+    }
+
+    #[test]
+    fn cursors_belong_to_one_account() {
+        let c = encode_account_cursor("ACC-1", "T#x#p-1/fee");
+        let key = decode_account_cursor("ACC-1", &c).unwrap();
+        assert_eq!(key[SK], s("T#x#p-1/fee"));
+        for (account, bad) in [
+            ("ACC-2", c.as_str()),
+            ("ACC-1", "!!"),
+            ("ACC-1", &encode_account_cursor("ACC-1", "BALANCE#USD")),
+        ] {
+            assert_eq!(
+                decode_account_cursor(account, bad).unwrap_err().code(),
+                "invalid_field"
+            );
+        }
+    }
+}
