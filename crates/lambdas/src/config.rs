@@ -6,6 +6,9 @@ use eventpay_core::{Decimal, ListShards, PricingPolicy, RateTable, SettlementPol
 
 /// DynamoDB payments table name.
 pub const TABLE: &str = "EVENTPAY_TABLE";
+/// DynamoDB ledger table name (post-ledger writes it with the payment, get-ledger-account
+/// reads it; crates/aws/src/ledger_items.rs).
+pub const LEDGER_TABLE: &str = "EVENTPAY_LEDGER_TABLE";
 /// DynamoDB payments table ARN (processor): the table id change record ids derive from, as
 /// the stream forwarder reads it from the stream ARN.
 pub const TABLE_ARN: &str = "EVENTPAY_TABLE_ARN";
@@ -48,6 +51,11 @@ fn optional(name: &'static str) -> Option<String> {
         .ok()
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())
+}
+
+/// A variable that may be unset (or empty).
+pub fn optional_var(name: &'static str) -> Option<String> {
+    optional(name)
 }
 
 /// A variable that must be set and non-empty.

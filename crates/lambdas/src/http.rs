@@ -1,4 +1,4 @@
-//! The four API functions behind API Gateway (REST API, proxy integration): each turns the
+//! The API functions behind API Gateway (REST API, proxy integration): each turns the
 //! proxy request into the transport-free call of `eventpay_core::api` and its answer into a proxy
 //! response, so status codes and error bodies are exactly those of the local runtime.
 
@@ -9,10 +9,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
 use eventpay_core::api::{self, ApiError, ApiResponse, MAX_BODY_BYTES, QuoteContext, QuoteSigner};
-use eventpay_core::{PaymentStore, TraceId};
+use eventpay_core::{Ledger, PaymentStore, TraceId};
 
 /// The path parameter of `GET /payments/{payment_id}` in spec/openapi.yaml.
 pub const PAYMENT_ID_PARAM: &str = "payment_id";
+/// The path parameter of `GET /ledger/accounts/{account}` in spec/openapi.yaml.
+pub const ACCOUNT_PARAM: &str = "account";
 
 fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -158,4 +160,16 @@ pub async fn list_payments<S: PaymentStore>(
     req: &ApiGatewayProxyRequest,
 ) -> ApiGatewayProxyResponse {
     respond(api::list_payments(store, &query(req)).await)
+}
+
+/// `GET /ledger/accounts/{account}?limit=&cursor=`.
+pub async fn get_ledger_account<L: Ledger>(
+    ledger: &L,
+    req: &ApiGatewayProxyRequest,
+) -> ApiGatewayProxyResponse {
+    let result = match req.path_parameters.get(ACCOUNT_PARAM) {
+        Some(account) => api::get_ledger_account(ledger, account, &query(req)).await,
+        None => Err(ApiError::not_found("no account in the path")),
+    };
+    respond(result)
 }

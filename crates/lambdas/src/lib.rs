@@ -3,13 +3,17 @@
 //!
 //! | function | event | handler |
 //! | --- | --- | --- |
-//! | `quote`, `create-payment`, `get-payment`, `list-payments` | API Gateway REST proxy | [`http`] over `eventpay_core::api` |
+//! | `quote`, `create-payment`, `get-payment`, `list-payments`, `get-ledger-account` | API Gateway REST proxy | [`http`] over `eventpay_core::api` |
 //! | `stream-forwarder` | DynamoDB stream batch | [`stream::forward`] |
 //! | `processor` | SQS batch (`ReportBatchItemFailures`) | [`processor::process`] |
 //! | `update-status`, `validate`, `post-ledger` | Step Functions task input | [`tasks`] over the core's use cases |
+//!
+//! Beside them, `eventpay-ledger-check-aws` (src/tools, not a function) reconciles the book:
+//! [`ledger_check`].
 
 pub mod config;
 pub mod http;
+pub mod ledger_check;
 pub mod logging;
 pub mod processor;
 pub mod runtime;

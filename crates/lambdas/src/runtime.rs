@@ -6,8 +6,8 @@ use std::future::Future;
 
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use eventpay_aws::{
-    DynamoStore, EventPublisher, KmsSigner, QueueSender, aws_sdk_dynamodb, aws_sdk_eventbridge,
-    aws_sdk_kms, aws_sdk_sqs,
+    DynamoLedger, DynamoStore, EventPublisher, KmsSigner, QueueSender, aws_sdk_dynamodb,
+    aws_sdk_eventbridge, aws_sdk_kms, aws_sdk_sqs,
 };
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde::Serialize;
@@ -29,10 +29,35 @@ impl Function {
         }
     }
 
+    /// The payments store, with the ledger table when `EVENTPAY_LEDGER_TABLE` is set (only
+    /// post-ledger settles, so only it needs the variable).
     pub fn store(&self) -> Result<DynamoStore, ConfigError> {
         let client = aws_sdk_dynamodb::Client::new(&self.sdk);
-        Ok(DynamoStore::new(client, config::required(config::TABLE)?)
-            .with_list_shards(config::list_shards()?))
+        let store = DynamoStore::new(client, config::required(config::TABLE)?)
+            .with_list_shards(config::list_shards()?);
+        Ok(match config::optional_var(config::LEDGER_TABLE) {
+            Some(ledger) => store.with_ledger_table(ledger),
+            None => store,
+        })
+    }
+
+    /// The payments store that settles: `EVENTPAY_LEDGER_TABLE` is required.
+    pub fn settling_store(&self) -> Result<DynamoStore, ConfigError> {
+        let ledger = config::required(config::LEDGER_TABLE)?;
+        Ok(self.store()?.with_ledger_table(ledger))
+    }
+
+    /// The ledger's reads, on `EVENTPAY_LEDGER_TABLE`.
+    pub fn ledger(&self) -> Result<DynamoLedger, ConfigError> {
+        let client = aws_sdk_dynamodb::Client::new(&self.sdk);
+        Ok(DynamoLedger::new(
+            client,
+            config::required(config::LEDGER_TABLE)?,
+        ))
+    }
+
+    pub fn sdk(&self) -> &aws_config::SdkConfig {
+        &self.sdk
     }
 
     pub fn signer(&self) -> Result<KmsSigner, ConfigError> {

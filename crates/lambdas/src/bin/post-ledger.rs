@@ -6,7 +6,7 @@ use eventpay_lambdas::tasks;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let store = &Function::start().await.store()?;
+    let store = &Function::start().await.settling_store()?;
     serve(move |input| tasks::post_ledger(store, input))
         .await
         .map_err(|e| anyhow::anyhow!("post-ledger: {e}"))

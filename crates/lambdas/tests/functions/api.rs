@@ -1,4 +1,4 @@
-//! The four API functions: status codes and JSON bodies exactly as the local runtime answers.
+//! The API functions: status codes and JSON bodies exactly as the local runtime answers.
 
 use aws_lambda_events::apigw::ApiGatewayProxyResponse;
 use aws_lambda_events::encodings::Body;
@@ -8,7 +8,7 @@ use eventpay_core::api::QuoteContext;
 use eventpay_lambdas::{config, http};
 use serde_json::{Value, json};
 
-use crate::events::{Proxy, signer, store};
+use crate::events::{Proxy, signer, store, store_and_ledger};
 
 fn json_of(r: &ApiGatewayProxyResponse) -> Value {
     assert_eq!(r.headers["content-type"], "application/json");
@@ -284,5 +284,94 @@ async fn get_and_list_payments() {
         &http::list_payments(&store, &list(vec![("cursor", "bad!")])).await,
         422,
         "invalid_field",
+    );
+}
+
+/// `n` payments of 100.00 USD → EUR from ACC-1 to ACC-2, settled through the task functions.
+pub async fn settled_payments(store: &eventpay_aws::DynamoStore, n: usize) {
+    use eventpay_core::PaymentStore;
+    let now = chrono::Utc::now();
+    for i in 0..n {
+        let id = format!("p-{i}");
+        let sample = eventpay_aws::fixtures::sample_payment(&id, "100.00", now);
+        store.create(&sample, None, "fp").await.unwrap();
+        let processing = json!({"payment_id": id, "status": "PROCESSING"});
+        eventpay_lambdas::tasks::update_status(store, processing)
+            .await
+            .unwrap();
+        let out = eventpay_lambdas::tasks::post_ledger(store, json!({"payment_id": id}))
+            .await
+            .unwrap();
+        assert_eq!(out["applied"], true);
+    }
+}
+
+#[tokio::test]
+async fn get_ledger_accounts() {
+    let (store, ledger) = store_and_ledger().await;
+    settled_payments(&store, 2).await;
+    let get = |account: &str, query: &[(&str, &str)]| {
+        let mut p = Proxy::new(
+            "GET",
+            "/ledger/accounts/{account}",
+            format!("/ledger/accounts/{account}"),
+        );
+        p.path_parameters = Some(json!({"account": account}));
+        p.query = query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        p.event()
+    };
+    // Accounts are read in canonical form, as payments store them.
+    let r = http::get_ledger_account(&ledger, &get("acc-1", &[("limit", "3")])).await;
+    assert_eq!(r.status_code, 200);
+    let page = json_of(&r);
+    assert_eq!(page["account"], "ACC-1");
+    assert_eq!(
+        page["balances"],
+        json!([{"account": "ACC-1", "currency": "USD", "debits": "200.00", "credits": "0.00",
+                "balance": "-200.00", "transfers": 4}])
+    );
+    assert_eq!(page["transfers"].as_array().map(Vec::len), Some(3));
+    let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+    let r = http::get_ledger_account(
+        &ledger,
+        &get("ACC-1", &[("limit", "3"), ("cursor", &cursor)]),
+    )
+    .await;
+    let rest = json_of(&r);
+    assert_eq!(rest["transfers"].as_array().map(Vec::len), Some(1));
+    assert_eq!(rest["next_cursor"], Value::Null);
+
+    let fees = json_of(&http::get_ledger_account(&ledger, &get("fees:USD", &[])).await);
+    assert_eq!(fees["balances"][0]["transfers"], 2);
+    let nobody = json_of(&http::get_ledger_account(&ledger, &get("ACC-9", &[])).await);
+    assert_eq!(
+        (nobody["balances"].clone(), nobody["transfers"].clone()),
+        (json!([]), json!([]))
+    );
+
+    assert_error(
+        &http::get_ledger_account(&ledger, &get("ACC-1", &[("limit", "0")])).await,
+        400,
+        "invalid_limit",
+    );
+    assert_error(
+        &http::get_ledger_account(&ledger, &get("ACC-2", &[("cursor", &cursor)])).await,
+        422,
+        "invalid_field",
+    );
+    assert_error(
+        &http::get_ledger_account(&ledger, &get("   ", &[])).await,
+        400,
+        "invalid_account",
+    );
+    let mut no_param = get("ACC-1", &[]);
+    no_param.path_parameters.clear();
+    assert_error(
+        &http::get_ledger_account(&ledger, &no_param).await,
+        404,
+        "not_found",
     );
 }

@@ -5,17 +5,17 @@ use std::collections::HashMap;
 
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use eventpay_aws::aws_sdk_dynamodb::types::AttributeValue;
-use eventpay_aws::fixtures::{create_mac_key, emulator_config, unique};
-use eventpay_aws::schema::create_payments_table;
-use eventpay_aws::{DynamoStore, KmsSigner, aws_sdk_dynamodb, aws_sdk_kms};
+use eventpay_aws::fixtures::{create_mac_key, emulator_config, store_with_ledger};
+use eventpay_aws::{DynamoLedger, DynamoStore, KmsSigner, aws_sdk_kms};
 use serde_json::{Value, json};
 
 pub async fn store() -> DynamoStore {
-    let config = emulator_config().await;
-    let client = aws_sdk_dynamodb::Client::new(&config);
-    let table = unique("payments");
-    create_payments_table(&client, &table).await.unwrap();
-    DynamoStore::new(client, table)
+    store_and_ledger().await.0
+}
+
+/// A store that settles into its own ledger table, and that ledger's reader.
+pub async fn store_and_ledger() -> (DynamoStore, DynamoLedger) {
+    store_with_ledger(&emulator_config().await).await.unwrap()
 }
 
 pub async fn signer() -> KmsSigner {

@@ -3,6 +3,7 @@
 
 mod api;
 mod events;
+mod ledger_check;
 mod pipeline;
 mod processor;
 mod stream;

@@ -13,7 +13,7 @@ use chrono::Utc;
 use eventpay_aws::fixtures::{
     bus_with_queue_target, create_queue, emulator_config, sample_payment, unique,
 };
-use eventpay_aws::schema::create_payments_table;
+use eventpay_aws::schema::{create_ledger_table, create_payments_table};
 use eventpay_aws::{
     DynamoStore, EventPublisher, QueueSender, aws_sdk_dynamodb, aws_sdk_eventbridge, aws_sdk_sqs,
 };
@@ -112,7 +112,9 @@ async fn a_payment_settles_through_stream_queue_and_bus() {
     let sqs = aws_sdk_sqs::Client::new(&config);
     let table = unique("payments");
     let stream_arn = create_payments_table(&dynamodb, &table).await.unwrap();
-    let store = DynamoStore::new(dynamodb.clone(), table.clone());
+    let ledger = unique("ledger");
+    create_ledger_table(&dynamodb, &ledger).await.unwrap();
+    let store = DynamoStore::new(dynamodb.clone(), table.clone()).with_ledger_table(ledger);
     let (queue_url, _) = create_queue(&sqs, &unique("payments")).await.unwrap();
     let (bus, delivered_url) = bus_with_queue_target(&config).await.unwrap();
 

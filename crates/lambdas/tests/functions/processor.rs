@@ -8,7 +8,7 @@ use chrono::{TimeZone, Utc};
 use eventpay_aws::fixtures::{
     bus_with_queue_target, emulator_config, receive_bodies, sample_payment, unique,
 };
-use eventpay_aws::schema::create_payments_table;
+use eventpay_aws::schema::{create_ledger_table, create_payments_table};
 use eventpay_aws::{
     DynamoStore, EventPublisher, aws_sdk_dynamodb, aws_sdk_eventbridge, aws_sdk_sqs,
 };
@@ -52,8 +52,10 @@ async fn events_reach_the_bus_and_a_poison_message_fails_alone() {
     let (bus, url) = bus_with_queue_target(&config).await.unwrap();
     let table_name = unique("payments");
     let stream_arn = create_payments_table(&dynamodb, &table_name).await.unwrap();
+    let ledger = unique("ledger");
+    create_ledger_table(&dynamodb, &ledger).await.unwrap();
     let table = Table {
-        store: DynamoStore::new(dynamodb, table_name),
+        store: DynamoStore::new(dynamodb, table_name).with_ledger_table(ledger),
         arn: stream_arn.split("/stream/").next().unwrap().to_owned(),
     };
 

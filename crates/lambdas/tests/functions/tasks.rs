@@ -41,7 +41,7 @@ async fn settle_a_payment_through_the_three_tasks() {
         .unwrap();
     assert_eq!(
         out,
-        json!({"payment_id": "p-1", "entries": 5, "status": "SETTLED", "applied": true})
+        json!({"payment_id": "p-1", "transfers": 3, "status": "SETTLED", "applied": true})
     );
     let out = tasks::post_ledger(&store, json!({"payment_id": "p-1"}))
         .await
@@ -56,7 +56,7 @@ async fn settle_a_payment_through_the_three_tasks() {
         json!({"payment_id": "p-1", "status": "SETTLED", "applied": false})
     );
     let settled = store.get("p-1").await.unwrap().unwrap();
-    assert_eq!(settled.settlement.unwrap().ledger_entries.len(), 5);
+    assert_eq!(settled.settlement.unwrap().transfers.len(), 3);
 }
 
 #[tokio::test]
