@@ -81,7 +81,7 @@ fn payment_settles_with_history_and_balanced_ledger() {
             .all(|h| h["at"].is_string())
     );
     assert_balanced(&p);
-    let currencies: Vec<&str> = p["settlement"]["ledger_entries"]
+    let currencies: Vec<&str> = p["settlement"]["transfers"]
         .as_array()
         .unwrap()
         .iter()
@@ -220,7 +220,7 @@ fn over_limit_and_blocked_beneficiary_are_rejected_without_ledger() {
         assert_eq!(p["status"], want, "{p}");
         if want == "REJECTED" {
             assert!(p["reason"].as_str().is_some_and(|r| !r.is_empty()), "{p}");
-            assert!(p["settlement"].is_null(), "no ledger entries: {p}");
+            assert!(p["settlement"].is_null(), "no transfers: {p}");
             assert_eq!(statuses(&p), ["PENDING", "PROCESSING", "REJECTED"]);
         }
     }

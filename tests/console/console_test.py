@@ -194,7 +194,7 @@ def run(server, page, shots):
     text = timeline.inner_text()
     for hop in ["HTTP POST /payments", "payments table: INSERT → PENDING", "stream record #", "queue receive",
                 "receive count 1", "event PaymentCreated on the bus", "rule settlement matched", "state PostLedger",
-                "ledger write: 5 entries, balanced per currency", "notification published"]:
+                "ledger write: 3 transfers, balanced per currency", "notification published"]:
         assert hop in text, f"{hop!r} missing from the timeline:\n{text}"
     expect(page.locator("[data-testid=ledger]")).to_contain_text("balanced in USD")
     expect(page.locator("[data-testid=ledger]")).to_contain_text("balanced in EUR")
@@ -207,6 +207,15 @@ def run(server, page, shots):
     shot(page, shots, "payment-narrow")
     page.set_viewport_size({"width": 1280, "height": 800})
     step("payment: readable on a narrow window")
+
+    # The ledger: from the payment's T-account to the fees account, its balance and transfers.
+    page.locator("[data-testid=ledger] a", has_text="fees:USD").first.click()
+    expect(page.locator("[data-testid=account]")).to_have_text("fees:USD")
+    expect(page.locator("[data-testid=balances]")).to_contain_text("USD")
+    expect(page.locator("[data-testid=account-transfers]")).to_contain_text(f"{settled}/fee")
+    step("ledger: an account's balance and transfers, linked from the payment")
+    shot(page, shots, "ledger-account")
+    page.goto(base + f"/console/payments/{settled}")
 
     # Its execution: the graph with the path taken, history, redrive button state.
     page.locator("[data-testid=execution-link]").click()

@@ -241,32 +241,57 @@ pub fn assert_error(resp: (u16, Value), status: u16, code: &str) {
     );
 }
 
-/// Ledger entries balance per currency (debits == credits).
+/// A settled payment's transfers: there are some, each moves a positive amount between two
+/// different accounts, and per currency the accounts' changes sum to zero.
 pub fn assert_balanced(payment: &Value) {
     use rust_decimal::Decimal;
     use std::collections::BTreeMap;
-    let entries = payment["settlement"]["ledger_entries"]
+    let transfers = payment["settlement"]["transfers"]
         .as_array()
-        .expect("ledger entries");
-    assert!(!entries.is_empty());
-    let mut sums: BTreeMap<String, Decimal> = BTreeMap::new();
-    for e in entries {
-        let d: Decimal = e["debit"]
-            .as_str()
-            .map(|s| s.parse().unwrap())
-            .unwrap_or_default();
-        let c: Decimal = e["credit"]
-            .as_str()
-            .map(|s| s.parse().unwrap())
-            .unwrap_or_default();
-        *sums
-            .entry(e["currency"].as_str().unwrap().to_owned())
-            .or_default() += d - c;
+        .expect("settlement transfers");
+    assert!(!transfers.is_empty(), "{payment}");
+    let mut sums: BTreeMap<(String, String), Decimal> = BTreeMap::new();
+    for t in transfers {
+        let amount: Decimal = t["amount"].as_str().unwrap().parse().unwrap();
+        assert!(amount > Decimal::ZERO, "{t}");
+        assert_ne!(t["debit_account"], t["credit_account"], "{t}");
+        let currency = t["currency"].as_str().unwrap().to_owned();
+        for (side, sign) in [("debit_account", -1), ("credit_account", 1)] {
+            let key = (t[side].as_str().unwrap().to_owned(), currency.clone());
+            *sums.entry(key).or_default() += amount * Decimal::from(sign);
+        }
+    }
+    let mut per_currency: BTreeMap<&str, Decimal> = BTreeMap::new();
+    for ((_, c), v) in &sums {
+        *per_currency.entry(c).or_default() += v;
     }
     assert!(
-        sums.values().all(|s| s.is_zero()),
-        "unbalanced: {sums:?} in {payment}"
+        per_currency.values().all(|s| s.is_zero()),
+        "unbalanced: {per_currency:?} in {payment}"
     );
+}
+
+/// `eventpay ledger check --json` on a data dir: whether it passed, and its report.
+pub fn ledger_check(data_dir: &Path) -> (bool, Value) {
+    let out = Command::new(binary())
+        .args(["ledger", "check", "--json", "--data-dir"])
+        .arg(data_dir)
+        .output()
+        .expect("run eventpay ledger check");
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "ledger check report: {e}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.success(), report)
+}
+
+/// Asserts that `eventpay ledger check` finds the data dir's book sound.
+pub fn assert_book_reconciles(data_dir: &Path) {
+    let (ok, report) = ledger_check(data_dir);
+    assert!(ok, "ledger check: {report:#}");
+    assert_eq!(report["discrepancies"], json!([]), "{report}");
 }
 
 pub fn statuses(payment: &Value) -> Vec<String> {

@@ -1,5 +1,5 @@
 //! The `eventpay` command: runs the system on one machine (`up`), checks any deployment
-//! end to end (`smoke`), load-tests it (`bench`), prices a deployment on AWS (`cost`), and mirrors
+//! end to end (`smoke`), load-tests it (`bench`), reconciles its ledger (`ledger check`), prices a deployment on AWS (`cost`), and mirrors
 //! the EventBridge and Step Functions tools locally.
 
 mod bench;
@@ -8,6 +8,7 @@ mod deploy;
 mod events;
 mod input;
 mod inspect;
+mod ledger;
 mod sigv4;
 mod simulate;
 mod smoke;
@@ -29,6 +30,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The ledger: reconcile the book (locally, or on AWS with --aws).
+    #[command(subcommand)]
+    Ledger(ledger::LedgerCommand),
     /// Workflow executions of a running `eventpay up` (list, describe, history, redrive).
     Executions(inspect::ExecutionsArgs),
     /// Queues of a running `eventpay up` (list, peek, redrive the dead-letter queue).
@@ -81,6 +85,7 @@ fn main() -> std::process::ExitCode {
             Command::Deploy(args) => deploy::deploy(args),
             Command::Destroy(args) => deploy::destroy(args),
             Command::Cost(args) => cost::run(args),
+            Command::Ledger(cmd) => ledger::run(cmd),
         }
     });
     match result {

@@ -3,14 +3,12 @@
 //! API's authorization mode wants: an API key (`--api-key`) or SigV4-signed requests (`--sigv4`,
 //! credentials from the environment).
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
 use clap::Args;
 use reqwest::Method;
-use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 #[derive(Args)]
@@ -224,28 +222,16 @@ fn chrono_free_nanos() -> u128 {
         .unwrap_or_default()
 }
 
+/// The settled payment's transfers, read as the core reads them, balance per currency.
 fn check_balanced(payment: &Value) -> anyhow::Result<()> {
-    let entries = payment["settlement"]["ledger_entries"]
-        .as_array()
-        .ok_or_else(|| anyhow!("no settlement.ledger_entries"))?;
-    let mut sums: BTreeMap<String, Decimal> = BTreeMap::new();
-    for e in entries {
-        let currency = e["currency"]
-            .as_str()
-            .ok_or_else(|| anyhow!("entry without currency: {e}"))?;
-        let amount = |field: &str| -> anyhow::Result<Decimal> {
-            e[field]
-                .as_str()
-                .map(str::parse::<Decimal>)
-                .transpose()
-                .map_err(|err| anyhow!("{field}: {err}"))
-                .map(|d| d.unwrap_or_default())
-        };
-        *sums.entry(currency.to_owned()).or_default() += amount("debit")? - amount("credit")?;
+    let settlement: eventpay_core::Settlement =
+        serde_json::from_value(payment["settlement"].clone())
+            .map_err(|e| anyhow!("settlement: {e}"))?;
+    if settlement.transfers.is_empty() {
+        bail!("no transfers in the settlement");
     }
-    match sums.iter().find(|(_, sum)| !sum.is_zero()) {
-        Some((c, sum)) => bail!("entries in {c} do not balance (debits - credits = {sum})"),
-        None if entries.is_empty() => bail!("no ledger entries"),
+    match eventpay_core::imbalance(&settlement.transfers) {
+        Some(why) => bail!("the transfers do not balance: {why}"),
         None => Ok(()),
     }
 }

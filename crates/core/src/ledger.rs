@@ -233,6 +233,22 @@ pub fn balance_changes(transfers: &[Transfer]) -> BTreeMap<(String, Currency), B
     changes
 }
 
+/// Why a set of transfers (one payment's, or a whole book's) does not balance, if it does not:
+/// a malformed transfer, or a currency whose balance changes do not sum to zero. Transfers
+/// balance by construction, so this finds only broken or hand-edited data.
+pub fn imbalance(transfers: &[Transfer]) -> Option<String> {
+    if let Some(defect) = transfers.iter().find_map(Transfer::defect) {
+        return Some(defect);
+    }
+    let mut nets: BTreeMap<Currency, Decimal> = BTreeMap::new();
+    for ((_, currency), change) in balance_changes(transfers) {
+        *nets.entry(currency).or_default() += change.net();
+    }
+    nets.into_iter()
+        .find(|(_, net)| !net.is_zero())
+        .map(|(currency, net)| format!("{currency} balance changes sum to {net}, not 0"))
+}
+
 /// One thing wrong with a book, found by [`Reconciler`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -43,6 +43,8 @@
     [/^\/console\/queues$/, queuesPage],
     [/^\/console\/rules$/, rulesPage],
     [/^\/console\/log$/, logPage],
+    [/^\/console\/ledger$/, ledgerPage],
+    [/^\/console\/ledger\/([^/]+)$/, ledgerPage],
   ];
 
   function navigate(url, replace) {
@@ -198,7 +200,12 @@
     if (!before) { let busy = false; onFigures = async () => { if (busy) return; busy = true; try { await load(); } finally { busy = false; } }; }
   }
 
-  function ledgerTable(entries) {
+  // A T-account view of transfers: each transfer is a debit of one account and a credit of another.
+  function ledgerTable(transfers) {
+    const entries = transfers.flatMap((t) => [
+      { account: t.debit_account, currency: t.currency, debit: t.amount, transfer: t.id },
+      { account: t.credit_account, currency: t.currency, credit: t.amount, transfer: t.id },
+    ]);
     const byCur = {};
     for (const e of entries) {
       const c = (byCur[e.currency] = byCur[e.currency] || { debit: 0n, credit: 0n, scale: 0, rows: [] });
@@ -216,7 +223,7 @@
       for (const e of c.rows) {
         const [dv, ds] = units(e.debit), [cv, cs] = units(e.credit);
         d += dv * 10n ** BigInt(scale - ds); k += cv * 10n ** BigInt(scale - cs);
-        html += `<tr><td class="mono">${esc(e.account)}</td><td>${esc(cur)}</td><td class="num">${esc(e.debit || "")}</td><td class="num">${esc(e.credit || "")}</td></tr>`;
+        html += `<tr title="${esc(e.transfer)}"><td class="mono"><a href="/console/ledger/${encodeURIComponent(e.account)}">${esc(e.account)}</a></td><td>${esc(cur)}</td><td class="num">${esc(e.debit || "")}</td><td class="num">${esc(e.credit || "")}</td></tr>`;
       }
       html += `<tr data-testid="ledger-total-${esc(cur)}"><th>total ${esc(cur)}</th><th></th><th class="num">${show(d, scale)}</th><th class="num">${show(k, scale)}</th></tr>`;
       html += `<tr><td colspan="4" class="${d === k ? "muted" : "error"}">${d === k ? "balanced" : "NOT balanced"} in ${esc(cur)}</td></tr>`;
@@ -240,13 +247,47 @@
     return `<div class="wf" data-testid="timeline">${rows.join("")}</div>`;
   }
 
+  // One ledger account (GET /ledger/accounts/{account}): balances per currency, transfers newest
+  // first, a page at a time; without an account, a form and the internal accounts.
+  async function ledgerPage({ token, arg, params }) {
+    const account = arg || "";
+    setTitle(account ? "Account " + account : "Ledger");
+    const internal = ["USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "INR"].flatMap((c) => ["fx:" + c, "fees:" + c]);
+    const links = internal.map((a) => `<a class="mono" href="/console/ledger/${encodeURIComponent(a)}">${esc(a)}</a>`).join(" ");
+    main.innerHTML = `<h1>Ledger${account ? ` account <span class="mono" data-testid="account">${esc(account)}</span>` : ""}</h1>
+      <form class="controls" id="lf" role="search"><label>Account <input name="account" value="${esc(account)}" size="34" autocomplete="off" data-testid="account-input"></label><button type="submit">Show</button></form>
+      <p class="muted">Internal accounts: ${links}</p><div id="acct" aria-live="polite"></div>`;
+    document.getElementById("lf").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const a = new FormData(ev.target).get("account");
+      if (a) navigate("/console/ledger/" + encodeURIComponent(a));
+    });
+    if (!account) return;
+    const cursor = params.get("cursor");
+    const page = await api("/ledger/accounts/" + encodeURIComponent(account) + (cursor ? "?cursor=" + encodeURIComponent(cursor) : ""));
+    if (!current(token)) return;
+    const balances = page.balances.map((b) => `<tr><td>${esc(b.currency)}</td><td class="num">${esc(b.debits)}</td><td class="num">${esc(b.credits)}</td><td class="num"><b>${esc(b.balance)}</b></td><td class="num">${esc(b.transfers)}</td></tr>`).join("");
+    const transfers = page.transfers.map((t) => {
+      const out = t.debit_account === page.account;
+      const other = out ? t.credit_account : t.debit_account;
+      return `<tr><td class="muted">${fmtTime(t.posted_at)}</td><td class="mono"><a href="/console/payments/${encodeURIComponent(t.payment_id)}">${esc(t.id)}</a></td>
+        <td>${out ? "to" : "from"} <a class="mono" href="/console/ledger/${encodeURIComponent(other)}">${esc(other)}</a></td>
+        <td class="num">${out ? "" : esc(t.amount)}</td><td class="num">${out ? esc(t.amount) : ""}</td><td>${esc(t.currency)}</td></tr>`;
+    }).join("");
+    const more = page.next_cursor ? `<a href="/console/ledger/${encodeURIComponent(account)}?cursor=${encodeURIComponent(page.next_cursor)}" data-testid="older">Older →</a>` : "";
+    document.getElementById("acct").innerHTML = `<section class="panel"><h2>Balances</h2><div class="table-wrap"><table data-testid="balances"><thead><tr><th>currency</th><th class="num">debits</th><th class="num">credits</th><th class="num">balance</th><th class="num">transfers</th></tr></thead>
+        <tbody>${balances || `<tr><td colspan="5" class="muted">No transfers yet: balance 0.</td></tr>`}</tbody></table></div></section>
+      <section class="panel"><h2>Transfers, newest first</h2><div class="table-wrap"><table data-testid="account-transfers"><thead><tr><th>posted</th><th>transfer</th><th>counterpart</th><th class="num">credit</th><th class="num">debit</th><th>currency</th></tr></thead>
+        <tbody>${transfers || `<tr><td colspan="6" class="muted">None.</td></tr>`}</tbody></table></div><div class="pager">${more}</div></section>`;
+  }
+
   async function paymentPage({ token, arg }) {
     setTitle("Payment " + arg);
     const load = async () => {
       const [p, tl] = await Promise.all([api("/payments/" + encodeURIComponent(arg)), api("/console/api/payments/" + encodeURIComponent(arg) + "/timeline")]);
       if (!current(token)) return null;
       const history = (p.history || []).map((h) => `<tr><td>${badge(h.status)}</td><td class="muted">${fmtTime(h.at)}</td><td>${esc(h.reason || "")}</td></tr>`).join("");
-      const ledger = p.settlement ? ledgerTable(p.settlement.ledger_entries) : `<p class="muted">No ledger entries${p.status === "SETTLED" ? "" : " (the payment is " + esc(p.status) + ")"}.</p>`;
+      const ledger = p.settlement ? ledgerTable(p.settlement.transfers || []) : `<p class="muted">No transfers${p.status === "SETTLED" ? "" : " (the payment is " + esc(p.status) + ")"}.</p>`;
       main.innerHTML = `
         <h1>Payment <span class="mono">${esc(p.payment_id)}</span> ${badge(p.status)}</h1>
         <div class="grid2">
@@ -261,7 +302,7 @@
             <dt>execution</dt><dd>${tl.execution ? `<a class="mono" href="/console/executions/${encodeURIComponent(tl.execution)}" data-testid="execution-link">${esc(tl.execution)}</a>` : ""}</dd>
           </dl></section>
           <section class="panel" id="history"><h2>History</h2><table><tbody>${history}</tbody></table>
-            <h2 id="ledger">Ledger entries</h2>${ledger}</section>
+            <h2 id="ledger">Ledger transfers</h2>${ledger}</section>
         </div>
         <section class="panel"><h2>Causal timeline</h2><p class="muted">Every hop of this payment in time order; the bar is the hop's duration or the wait for the next stage.</p>${waterfall(tl)}</section>`;
       return p;

@@ -448,6 +448,23 @@ fn open_connection(
     Ok(conn)
 }
 
+/// Opens a data dir's database read-only, for a tool that inspects it beside (or without) a
+/// running `eventpay up`: no claim of the data dir, no writer, no migration. The schema must be
+/// this eventpay's.
+pub fn open_read_only(data_dir: &Path) -> Result<Connection, LocalError> {
+    let path = data_dir.join(DB_FILE);
+    if !path.is_file() {
+        return Err(LocalError::Io(format!(
+            "{} holds no eventpay database ({DB_FILE} is missing)",
+            data_dir.display()
+        )));
+    }
+    let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    conn.execute_batch("PRAGMA busy_timeout=5000;")?;
+    crate::schema::require_current(&conn)?;
+    Ok(conn)
+}
+
 /// Milliseconds since the Unix epoch: the queue's clock for visibility timeouts.
 pub fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()

@@ -165,6 +165,7 @@ impl Runtime {
         let app = AppState {
             db: db.clone(),
             store: store.clone(),
+            ledger: crate::ledger::SqliteLedger::new(db.clone()),
             rates: rates.clone(),
             pricing: Arc::new(PricingPolicy::default()),
             signing_key,

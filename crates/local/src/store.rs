@@ -10,7 +10,8 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use eventpay_core::{
-    CreateOutcome, Page, Payment, PaymentStatus, PaymentStore, StoreError, check_fingerprint,
+    CreateOutcome, Page, Payment, PaymentStatus, PaymentStore, StoreError, Transfer,
+    check_fingerprint,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
 use tokio::sync::Notify;
@@ -45,7 +46,7 @@ impl SqliteStore {
     }
 }
 
-fn backend(e: LocalError) -> StoreError {
+pub(crate) fn backend(e: LocalError) -> StoreError {
     match e {
         LocalError::Store(s) => s,
         LocalError::Unavailable(why) => StoreError::Unavailable(why),
@@ -100,11 +101,11 @@ fn existing(
 
 const CURSOR_PREFIX: &str = "seq:";
 
-fn encode_cursor(seq: i64) -> String {
+pub(crate) fn encode_cursor(seq: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{seq}"))
 }
 
-fn decode_cursor(cursor: &str) -> Result<i64, StoreError> {
+pub(crate) fn decode_cursor(cursor: &str) -> Result<i64, StoreError> {
     let invalid = StoreError::invalid_cursor;
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
@@ -178,6 +179,71 @@ pub fn unfinished(conn: &rusqlite::Connection) -> Result<Vec<Unfinished>, LocalE
         });
     }
     Ok(out)
+}
+
+impl SqliteStore {
+    /// The conditional replace, with the ledger's transfers posted in the same transaction (none
+    /// for a plain status change).
+    async fn replace_with(
+        &self,
+        expected: &Payment,
+        new: &Payment,
+        transfers: Vec<Transfer>,
+    ) -> Result<(), StoreError> {
+        let expected_updated = serde_json::to_value(expected.updated_at)
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let expected_updated = expected_updated.as_str().unwrap_or_default().to_owned();
+        let expected_status = expected.status.to_string();
+        let new = new.clone();
+        self.db
+            .write(move |tx| {
+                let old: Option<String> = tx
+                    .prepare_cached(
+                        "SELECT body FROM payments WHERE payment_id = ?1 AND status = ?2 AND json_extract(body, '$.updated_at') = ?3",
+                    )?
+                    .query_row(params![new.payment_id, expected_status, expected_updated], |r| r.get(0))
+                    .optional()?;
+                let Some(old) = old else {
+                    return Err(StoreError::Conflict(format!(
+                        "payment {} changed since it was read",
+                        new.payment_id
+                    ))
+                    .into());
+                };
+                let body = serde_json::to_string(&new)?;
+                tx.prepare_cached("UPDATE payments SET status = ?1, body = ?2 WHERE payment_id = ?3")?
+                    .execute(params![new.status.to_string(), body, new.payment_id])?;
+                crate::ledger::post(tx, &transfers)?;
+                append_change(tx, ChangeKind::Modify, Some(&old), &new, &body)?;
+                Ok(())
+            })
+            .await
+            .map_err(backend)?;
+        self.stream_wake.notify_one();
+        Ok(())
+    }
+}
+
+/// Calls `f` with every payment, in creation order (reconciliation, migration).
+pub fn for_each_payment(
+    conn: &rusqlite::Connection,
+    mut f: impl FnMut(&Payment) -> Result<(), LocalError>,
+) -> Result<(), LocalError> {
+    let mut stmt = conn.prepare("SELECT body FROM payments ORDER BY seq")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let body: String = row.get(0)?;
+        f(&serde_json::from_str(&body)?)?;
+    }
+    Ok(())
+}
+
+/// Rewrites a payment's stored document in place, without a change record: for a schema
+/// migration that changes how the document spells what it already said, not what happened.
+pub(crate) fn rewrite_body(tx: &Transaction<'_>, payment: &Payment) -> Result<(), LocalError> {
+    tx.prepare_cached("UPDATE payments SET body = ?1 WHERE payment_id = ?2")?
+        .execute(params![serde_json::to_string(payment)?, payment.payment_id])?;
+    Ok(())
 }
 
 impl PaymentStore for SqliteStore {
@@ -286,36 +352,17 @@ impl PaymentStore for SqliteStore {
     }
 
     async fn replace(&self, expected: &Payment, new: &Payment) -> Result<(), StoreError> {
-        let expected_updated = serde_json::to_value(expected.updated_at)
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
-        let expected_updated = expected_updated.as_str().unwrap_or_default().to_owned();
-        let expected_status = expected.status.to_string();
-        let new = new.clone();
-        self.db
-            .write(move |tx| {
-                let old: Option<String> = tx
-                    .prepare_cached(
-                        "SELECT body FROM payments WHERE payment_id = ?1 AND status = ?2 AND json_extract(body, '$.updated_at') = ?3",
-                    )?
-                    .query_row(params![new.payment_id, expected_status, expected_updated], |r| r.get(0))
-                    .optional()?;
-                let Some(old) = old else {
-                    return Err(StoreError::Conflict(format!(
-                        "payment {} changed since it was read",
-                        new.payment_id
-                    ))
-                    .into());
-                };
-                let body = serde_json::to_string(&new)?;
-                tx.prepare_cached("UPDATE payments SET status = ?1, body = ?2 WHERE payment_id = ?3")?
-                    .execute(params![new.status.to_string(), body, new.payment_id])?;
-                append_change(tx, ChangeKind::Modify, Some(&old), &new, &body)?;
-                Ok(())
-            })
+        self.replace_with(expected, new, Vec::new()).await
+    }
+
+    async fn settle(
+        &self,
+        expected: &Payment,
+        settled: &Payment,
+        transfers: &[Transfer],
+    ) -> Result<(), StoreError> {
+        self.replace_with(expected, settled, transfers.to_vec())
             .await
-            .map_err(backend)?;
-        self.stream_wake.notify_one();
-        Ok(())
     }
 
     async fn find_by_idempotency_key(

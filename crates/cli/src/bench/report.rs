@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use eventpay_core::{PaymentStatus, check_balanced};
+use eventpay_core::{PaymentStatus, imbalance};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
@@ -437,12 +437,12 @@ fn checks(
                     (PaymentStatus::Settled, None) => {
                         Some(format!("{id} SETTLED without a ledger"))
                     }
-                    (PaymentStatus::Settled, Some(s)) if s.ledger_entries.is_empty() => {
-                        Some(format!("{id} SETTLED with no ledger entries"))
+                    (PaymentStatus::Settled, Some(s)) if s.transfers.is_empty() => {
+                        Some(format!("{id} SETTLED with no transfers"))
                     }
-                    (PaymentStatus::Settled, Some(s)) => check_balanced(&s.ledger_entries)
-                        .err()
-                        .map(|e| format!("{id}: {e}")),
+                    (PaymentStatus::Settled, Some(s)) => {
+                        imbalance(&s.transfers).map(|e| format!("{id}: {e}"))
+                    }
                     (status, Some(_)) => Some(format!("{id} {status} has a ledger")),
                     (_, None) => None,
                 }

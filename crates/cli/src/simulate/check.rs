@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use eventpay_core::{LedgerEntry, PaymentStatus, Settlement, StatusChange, check_balanced};
+use eventpay_core::{PaymentStatus, Settlement, StatusChange, Transfer, imbalance};
 use serde::Deserialize;
 
 /// A payment as `GET /payments` lists it: what the checks need.
@@ -130,31 +130,27 @@ pub fn final_once(p: &View) -> Option<Violation> {
     })
 }
 
-/// A SETTLED payment has balanced ledger entries; any other has none.
+/// A SETTLED payment has balanced transfers; any other has none.
 pub fn ledger_of(p: &View) -> Option<Violation> {
-    let entries = p.settlement.as_ref().map(|s| s.ledger_entries.as_slice());
-    let problem = match (p.status, entries) {
-        (PaymentStatus::Settled, None | Some([])) => Some("SETTLED without ledger entries".into()),
-        (PaymentStatus::Settled, Some(e)) => check_balanced(e).err().map(|e| e.to_string()),
-        (status, Some(e)) if !e.is_empty() => {
-            Some(format!("{} has ledger entries", status.as_str()))
-        }
+    let transfers = p.settlement.as_ref().map(|s| s.transfers.as_slice());
+    let problem = match (p.status, transfers) {
+        (PaymentStatus::Settled, None | Some([])) => Some("SETTLED without transfers".into()),
+        (PaymentStatus::Settled, Some(t)) => imbalance(t),
+        (status, Some(t)) if !t.is_empty() => Some(format!("{} has transfers", status.as_str())),
         _ => None,
     }?;
     Some(Violation::new("ledger", &p.payment_id, problem))
 }
 
-/// The whole book (every SETTLED payment's entries together) balances per currency.
+/// The whole book (every SETTLED payment's transfers together) balances per currency.
 pub fn book_balanced(payments: &[View]) -> Option<Violation> {
-    let all: Vec<LedgerEntry> = payments
+    let all: Vec<Transfer> = payments
         .iter()
         .filter(|p| p.status == PaymentStatus::Settled)
         .filter_map(|p| p.settlement.as_ref())
-        .flat_map(|s| s.ledger_entries.iter().cloned())
+        .flat_map(|s| s.transfers.iter().cloned())
         .collect();
-    check_balanced(&all)
-        .err()
-        .map(|e| Violation::new("book balanced across all accounts", "*", e.to_string()))
+    imbalance(&all).map(|e| Violation::new("book balanced across all accounts", "*", e))
 }
 
 /// No quote is paid by two payments.
@@ -217,9 +213,10 @@ mod tests {
             .map(|s| json!({"status": s, "at": "2026-01-01T00:00:00Z"}))
             .collect();
         let settlement = ledger.then(|| {
-            json!({"posted_at": "2026-01-01T00:00:00Z", "ledger_entries": [
-                {"account": "a", "currency": "USD", "debit": "10.00"},
-                {"account": "b", "currency": "USD", "credit": "10.00"}]})
+            json!({"posted_at": "2026-01-01T00:00:00Z", "transfers": [
+                {"id": format!("{id}/principal"), "payment_id": id, "debit_account": "a",
+                 "credit_account": "b", "amount": "10.00", "currency": "USD",
+                 "posted_at": "2026-01-01T00:00:00Z"}]})
         });
         serde_json::from_value(json!({
             "payment_id": id, "quote_id": quote, "status": statuses.last().unwrap(),
@@ -280,7 +277,7 @@ mod tests {
 
         let (client, mut payments, notes) = good();
         if let Some(s) = payments[0].settlement.as_mut() {
-            s.ledger_entries.pop();
+            s.transfers[0].amount = -s.transfers[0].amount;
         }
         assert_eq!(
             broken(&client, &payments, &notes),

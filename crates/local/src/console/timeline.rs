@@ -228,13 +228,14 @@ pub fn build(
     }
     if let Some(settlement) = &payment.settlement {
         let at = settled_at.unwrap_or_else(|| settlement.posted_at.timestamp_micros());
-        let balanced = eventpay_core::check_balanced(&settlement.ledger_entries).is_ok();
+        let transfers = &settlement.transfers;
+        let balanced = eventpay_core::imbalance(transfers).is_none();
         let mut it = item(
             at + 2,
             "ledger",
             format!(
-                "ledger write: {} entries, {}",
-                settlement.ledger_entries.len(),
+                "ledger write: {} transfers, {}",
+                transfers.len(),
                 if balanced {
                     "balanced per currency"
                 } else {
@@ -242,7 +243,7 @@ pub fn build(
                 }
             ),
         );
-        it.detail = Some(json!({"entries": settlement.ledger_entries.len(), "balanced": balanced}));
+        it.detail = Some(json!({"transfers": transfers, "balanced": balanced}));
         it.link = Some(format!("/console/payments/{pid}#ledger"));
         items.push(it);
     }

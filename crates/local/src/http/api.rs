@@ -13,11 +13,12 @@ use super::AppState;
 use super::error::HttpError;
 
 /// The operations this server implements; start-up checks them against the OpenAPI document.
-pub const OPERATIONS: [(&str, &str); 4] = [
+pub const OPERATIONS: [(&str, &str); 5] = [
     ("/quotes", "post"),
     ("/payments", "post"),
     ("/payments", "get"),
     ("/payments/{payment_id}", "get"),
+    ("/ledger/accounts/{account}", "get"),
 ];
 
 /// Reads the whole body: 413 past the size limit, 408 when it stops arriving (the edge's body
@@ -118,4 +119,14 @@ pub async fn list_payments(
     Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Response, HttpError> {
     Ok(respond(api::list_payments(&app.store, &params).await?))
+}
+
+pub async fn get_ledger_account(
+    State(app): State<AppState>,
+    Path(account): Path<String>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Response, HttpError> {
+    Ok(respond(
+        api::get_ledger_account(&app.ledger, &account, &params).await?,
+    ))
 }

@@ -35,6 +35,7 @@ pub struct Wakes {
 pub struct AppState {
     pub db: Db,
     pub store: SqliteStore,
+    pub ledger: crate::ledger::SqliteLedger,
     /// The rate table; `--watch` replaces it, each quote is priced by the table it found.
     pub rates: crate::reload::Current<RateTable>,
     pub pricing: Arc<PricingPolicy>,
@@ -63,6 +64,7 @@ pub fn router(state: AppState, guard: &Guard) -> Router {
             guarded(post(api::post_payment)).get(api::list_payments),
         )
         .route("/payments/{payment_id}", get(api::get_payment))
+        .route("/ledger/accounts/{account}", get(api::get_ledger_account))
         .route(
             "/health",
             get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
