@@ -66,27 +66,28 @@ pub async fn check(client: &Client, options: &Options) -> Result<Report, CheckEr
     Ok(reconcile::check(client, &options.table, &options.ledger_table).await?)
 }
 
-/// The report for a person: what was read, each currency's sum, then every discrepancy.
+/// The report for a person, in the lines of the local `eventpay ledger check`: what was read,
+/// each currency's sum, then every discrepancy.
 pub fn render_text(report: &Report, options: &Options) -> String {
     let r = &report.reconciliation;
     let mut out = format!(
-        "read {} payments ({} settled) from {}, {} transfers and {} balances from {}\n",
-        r.payments, r.settled, options.table, r.transfers, r.balances, options.ledger_table
+        "{} payments ({} settled), {} transfers, {} balances (tables {}, {})\n",
+        r.payments, r.settled, r.transfers, r.balances, options.table, options.ledger_table
     );
     for (currency, sum) in &r.currencies {
-        let _ = writeln!(out, "{currency}: balances sum to {sum}");
+        let _ = writeln!(out, "  {currency}: accounts sum to {sum}");
     }
     let count = r.discrepancies.len() + report.copy_discrepancies.len();
     if count == 0 {
-        out.push_str("balanced: no discrepancies\n");
+        out.push_str("the book balances\n");
         return out;
     }
     let _ = writeln!(out, "{count} discrepancies:");
     for d in &r.discrepancies {
-        let _ = writeln!(out, "- {d}");
+        let _ = writeln!(out, "  - {d}");
     }
     for d in &report.copy_discrepancies {
-        let _ = writeln!(out, "- {d}");
+        let _ = writeln!(out, "  - {d}");
     }
     out
 }

@@ -48,8 +48,11 @@ async fn the_check_passes_then_finds_a_corrupted_balance() {
     assert!(report.is_balanced(), "{report:?}");
     let (code, text) = run(&options, false);
     assert_eq!(code, 0, "{text}");
-    assert!(text.contains("read 2 payments (2 settled)"), "{text}");
-    assert!(text.contains("balanced: no discrepancies"), "{text}");
+    assert!(
+        text.contains("2 payments (2 settled), 6 transfers, 5 balances"),
+        "{text}"
+    );
+    assert!(text.contains("the book balances"), "{text}");
 
     store
         .client()
