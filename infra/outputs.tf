@@ -34,6 +34,11 @@ output "table_name" {
   value       = module.payment.table_name
 }
 
+output "ledger_table_name" {
+  description = "Name of the ledger table (eventpay-ledger-check-aws --ledger-table)."
+  value       = module.payment.ledger_table_name
+}
+
 output "queue_url" {
   description = "URL of the payments queue."
   value       = module.platform.queue_url

@@ -76,7 +76,7 @@ variable "quote_ttl_secs" {
 }
 
 variable "table_deletion_protection" {
-  description = "Protect the payments table against deletion."
+  description = "Protect the payments and ledger tables against deletion."
   type        = bool
   default     = false
 }

@@ -98,7 +98,8 @@ run "iam" {
     condition = (
       jsondecode(output.invoke_policy_json).Statement[0].Action == ["execute-api:Invoke"]
       && contains(jsondecode(output.invoke_policy_json).Statement[0].Resource, "arn:aws:execute-api:us-east-1:123456789012:abc123/v1/GET/payments/*")
-      && length(jsondecode(output.invoke_policy_json).Statement[0].Resource) == 4
+      && contains(jsondecode(output.invoke_policy_json).Statement[0].Resource, "arn:aws:execute-api:us-east-1:123456789012:abc123/v1/GET/ledger/accounts/*")
+      && length(jsondecode(output.invoke_policy_json).Statement[0].Resource) == 5
     )
     error_message = "The callers' policy names each operation of the stage."
   }

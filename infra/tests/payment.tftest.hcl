@@ -25,6 +25,14 @@ override_resource {
   }
 }
 
+# The mock gives every table one ARN; the ledger's own tells the two tables' policies apart.
+override_resource {
+  target = aws_dynamodb_table.ledger
+  values = {
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/eventpay-test-ledger"
+  }
+}
+
 run "wiring" {
   command = apply
 
@@ -46,6 +54,31 @@ run "wiring" {
   assert {
     condition     = aws_dynamodb_table.payments.server_side_encryption[0].enabled && aws_dynamodb_table.payments.server_side_encryption[0].kms_key_arn == module.key.arn
     error_message = "The payments table is encrypted with the module's KMS key."
+  }
+
+  assert {
+    condition = (
+      aws_dynamodb_table.ledger.billing_mode == "PAY_PER_REQUEST"
+      && aws_dynamodb_table.ledger.hash_key == "pk" && aws_dynamodb_table.ledger.range_key == "sk"
+      && toset([for a in aws_dynamodb_table.ledger.attribute : a.name]) == toset(["pk", "sk"])
+      && length(aws_dynamodb_table.ledger.global_secondary_index) == 0
+      && aws_dynamodb_table.ledger.point_in_time_recovery[0].enabled
+      && aws_dynamodb_table.ledger.server_side_encryption[0].kms_key_arn == module.key.arn
+      && aws_dynamodb_table.ledger.deletion_protection_enabled == var.table_deletion_protection
+    )
+    error_message = "The ledger table: on-demand, keys pk and sk (crates/aws/src/ledger_items.rs), no index, PITR, the module's key, protected as the payments table."
+  }
+
+  assert {
+    condition = jsonencode([for s in jsondecode(module.function["get-ledger-account"].policy_json).Statement : [sort(flatten([s.Action])), flatten([s.Resource])] if s.Sid == "ReadLedger"]) == jsonencode([
+      [["dynamodb:GetItem", "dynamodb:Query"], [aws_dynamodb_table.ledger.arn]]
+    ]) && !strcontains(module.function["get-ledger-account"].policy_json, aws_dynamodb_table.payments.arn)
+    error_message = "get-ledger-account may only read the ledger table."
+  }
+
+  assert {
+    condition     = output.ledger_table_name == "eventpay-test-ledger" && output.ledger_table_arn == aws_dynamodb_table.ledger.arn
+    error_message = "The ledger table's name and ARN are outputs (the settlement module writes it)."
   }
 
   assert {
@@ -78,7 +111,7 @@ run "wiring" {
   }
 
   assert {
-    condition     = length(aws_lambda_permission.api) == 4 && aws_lambda_permission.api["getPayment"].source_arn == "${aws_api_gateway_rest_api.this.execution_arn}/*/GET/payments/*"
+    condition     = length(aws_lambda_permission.api) == 5 && aws_lambda_permission.api["getPayment"].source_arn == "${aws_api_gateway_rest_api.this.execution_arn}/*/GET/payments/*" && aws_lambda_permission.api["getLedgerAccount"].source_arn == "${aws_api_gateway_rest_api.this.execution_arn}/*/GET/ledger/accounts/*"
     error_message = "Each operation's function may be invoked by that operation of the API only."
   }
 

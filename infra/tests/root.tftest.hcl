@@ -15,8 +15,8 @@ run "whole_deployment" {
   command = apply
 
   assert {
-    condition     = length(output.function_names) == 9
-    error_message = "Expected the nine functions of crates/lambdas: ${jsonencode(output.function_names)}"
+    condition     = length(output.function_names) == 10
+    error_message = "Expected the ten functions of crates/lambdas: ${jsonencode(output.function_names)}"
   }
 
   assert {
@@ -46,8 +46,8 @@ run "whole_deployment" {
       "eventpay-test-payments-queue-oldest-message", "eventpay-test-settlement-executions-failed",
       "eventpay-test-settlement-executions-timed-out", "eventpay-test-payments-dlq-not-empty",
       "eventpay-test-quote-throttles", "eventpay-test-post-ledger-throttles", "eventpay-test-processor-errors",
-    ] : contains(output.alarm_names, a)]) && length(output.alarm_names) == 26
-    error_message = "Alarms for API 5XX and latency, iterator age, queue age, executions failed and timed out, and errors and throttles of all nine functions: ${jsonencode(output.alarm_names)}"
+    ] : contains(output.alarm_names, a)]) && length(output.alarm_names) == 28
+    error_message = "Alarms for API 5XX and latency, iterator age, queue age, executions failed and timed out, and errors and throttles of all ten functions: ${jsonencode(output.alarm_names)}"
   }
 
   assert {

@@ -10,6 +10,8 @@ variables {
   definition_path         = "../spec/settlement.asl.json"
   table_name              = "eventpay-test-payments"
   table_arn               = "arn:aws:dynamodb:us-east-1:123456789012:table/eventpay-test-payments"
+  ledger_table_name       = "eventpay-test-ledger"
+  ledger_table_arn        = "arn:aws:dynamodb:us-east-1:123456789012:table/eventpay-test-ledger"
   data_key_arn            = "arn:aws:kms:us-east-1:123456789012:key/data"
   notifications_topic_arn = "arn:aws:sns:us-east-1:123456789012:eventpay-test-notifications"
   outcomes_topic_arn      = "arn:aws:sns:us-east-1:123456789012:eventpay-test-outcomes"
@@ -121,6 +123,26 @@ run "wiring" {
     condition     = contains(aws_cloudwatch_metric_alarm.executions_failed.alarm_actions, var.notifications_topic_arn)
     error_message = "Failed executions alarm to the topic."
   }
+
+  # post-ledger settles in one TransactWriteItems: a conditional Put of the payment, Puts and ADD
+  # Updates on the ledger; nothing else may touch the ledger.
+  assert {
+    # jsonencode on both sides: the statements' lists and the literal tuples compare equal.
+    condition = jsonencode({
+      for s in jsondecode(module.function["post-ledger"].policy_json).Statement : s.Sid => [sort(flatten([s.Action])), flatten([s.Resource])] if contains(["SettlePayments", "PostLedger"], s.Sid)
+      }) == jsonencode({
+      SettlePayments = [["dynamodb:GetItem", "dynamodb:PutItem"], [var.table_arn]]
+      PostLedger     = [["dynamodb:PutItem", "dynamodb:UpdateItem"], [var.ledger_table_arn]]
+    })
+    error_message = "post-ledger may get and put payments and put and update ledger items, no more."
+  }
+
+  assert {
+    condition = alltrue([for f in ["update-status", "validate"] :
+      !strcontains(module.function[f].policy_json, var.ledger_table_arn)
+    ])
+    error_message = "Only post-ledger may write the ledger."
+  }
 }
 
 run "express_needs_logging" {
@@ -170,9 +192,13 @@ run "rejects_bad_values" {
     notifications_topic_arn = "my-topic"
     outcomes_topic_arn      = "topic"
     list_shards             = 0
+    ledger_table_name       = "l"
+    ledger_table_arn        = "ledger"
   }
 
   expect_failures = [
+    var.ledger_table_name,
+    var.ledger_table_arn,
     var.state_machine_type,
     var.state_machine_log_level,
     var.payment_limit,

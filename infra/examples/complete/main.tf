@@ -129,6 +129,8 @@ module "settlement" {
   log_execution_data      = false
   table_name              = module.payment.table_name
   table_arn               = module.payment.table_arn
+  ledger_table_name       = module.payment.ledger_table_name
+  ledger_table_arn        = module.payment.ledger_table_arn
   data_key_arn            = module.payment.data_key_arn
   notifications_topic_arn = module.platform.notifications_topic_arn
   outcomes_topic_arn      = module.platform.outcomes_topic_arn

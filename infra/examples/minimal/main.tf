@@ -74,6 +74,8 @@ module "settlement" {
   definition_path         = "${local.spec_dir}/settlement.asl.json"
   table_name              = module.payment.table_name
   table_arn               = module.payment.table_arn
+  ledger_table_name       = module.payment.ledger_table_name
+  ledger_table_arn        = module.payment.ledger_table_arn
   data_key_arn            = module.payment.data_key_arn
   notifications_topic_arn = module.platform.notifications_topic_arn
   outcomes_topic_arn      = module.platform.outcomes_topic_arn

@@ -1,5 +1,6 @@
-# Payments: the table (which also stores each payment's ledger entries, written once by the
-# settlement's post-ledger task), the payment functions, and the one REST API of the deployment,
+# Payments: the payments table, the ledger table (transfers and balances, written by the
+# settlement's post-ledger task in the transaction that marks a payment SETTLED), the payment and
+# ledger-read functions, and the one REST API of the deployment,
 # built from spec/openapi.yaml with the integrations of this module's operations and of the
 # operations other modules pass in (the quote module's createQuote).
 
@@ -17,7 +18,7 @@ module "key" {
   source = "../kms-key"
 
   alias                   = "${var.name_prefix}-payment"
-  description             = "eventpay ${var.name_prefix}: payments table, its stream, payment functions and API logs"
+  description             = "eventpay ${var.name_prefix}: payments and ledger tables, the payments stream, payment functions and API logs"
   deletion_window_in_days = var.kms_deletion_window_days
   tags                    = var.tags
 }
@@ -78,6 +79,37 @@ resource "aws_dynamodb_table" "payments" {
   }
 }
 
+# The ledger: transfers, their copies under each account and balances, as
+# crates/aws/src/ledger_items.rs lays them out (pk ACCOUNT#<account> / TRANSFER#<id>, sk
+# T#<posted_at>#<id> / BALANCE#<CCY> / TRANSFER). Its own table: no stream (its changes are not
+# events) and no index (an account's page is one Query on pk).
+resource "aws_dynamodb_table" "ledger" {
+  name                        = "${var.name_prefix}-ledger"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "pk"
+  range_key                   = "sk"
+  deletion_protection_enabled = var.table_deletion_protection
+  tags                        = var.tags
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+  attribute {
+    name = "sk"
+    type = "S"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = module.key.arn
+  }
+}
+
 locals {
   table_key = {
     sid       = "UseTableKey"
@@ -88,6 +120,7 @@ locals {
     "create-payment" = {
       description = "POST /payments: turn a quote into a PENDING payment (idempotent)."
       verifies    = true
+      ledger      = false
       statements = [
         {
           sid       = "WritePayments"
@@ -105,6 +138,7 @@ locals {
     "get-payment" = {
       description = "GET /payments/{payment_id}: read one payment."
       verifies    = false
+      ledger      = false
       statements = [
         {
           sid       = "ReadPayments"
@@ -117,11 +151,25 @@ locals {
     "list-payments" = {
       description = "GET /payments: list payments newest first, paginated."
       verifies    = false
+      ledger      = false
       statements = [
         {
           sid       = "QueryPaymentIndexes"
           actions   = ["dynamodb:Query"]
           resources = ["${aws_dynamodb_table.payments.arn}/index/by_created", "${aws_dynamodb_table.payments.arn}/index/by_status"]
+        },
+        local.table_key,
+      ]
+    }
+    "get-ledger-account" = {
+      description = "GET /ledger/accounts/{account}: an account's balances and transfers, paginated."
+      verifies    = false
+      ledger      = true
+      statements = [
+        {
+          sid       = "ReadLedger"
+          actions   = ["dynamodb:GetItem", "dynamodb:Query"]
+          resources = [aws_dynamodb_table.ledger.arn]
         },
         local.table_key,
       ]
@@ -140,10 +188,12 @@ module "function" {
   kms_key_arn        = module.key.arn
   log_retention_days = var.log_retention_days
   tags               = var.tags
-  # create-payment verifies quote tokens with the quote module's key.
+  # create-payment verifies quote tokens with the quote module's key; get-ledger-account reads
+  # the ledger table only.
   environment = merge(
     { EVENTPAY_TABLE = aws_dynamodb_table.payments.name, EVENTPAY_LIST_SHARDS = tostring(var.list_shards) },
     each.value.verifies ? { EVENTPAY_QUOTE_KEY_ID = var.quote_signing_key_arn } : {},
+    each.value.ledger ? { EVENTPAY_LEDGER_TABLE = aws_dynamodb_table.ledger.name } : {},
   )
   policy_statements = each.value.statements
 }
@@ -161,6 +211,10 @@ locals {
     createPayment = { function_name = module.function["create-payment"].function_name, invoke_arn = module.function["create-payment"].invoke_arn }
     getPayment    = { function_name = module.function["get-payment"].function_name, invoke_arn = module.function["get-payment"].invoke_arn }
     listPayments  = { function_name = module.function["list-payments"].function_name, invoke_arn = module.function["list-payments"].invoke_arn }
+    getLedgerAccount = {
+      function_name = module.function["get-ledger-account"].function_name
+      invoke_arn    = module.function["get-ledger-account"].invoke_arn
+    }
   })
 
   # operationId => method and path, e.g. getPayment => GET /payments/{payment_id}.

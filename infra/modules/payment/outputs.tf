@@ -54,8 +54,18 @@ output "table_stream_arn" {
   value       = aws_dynamodb_table.payments.stream_arn
 }
 
+output "ledger_table_name" {
+  description = "Name of the ledger table (transfers and balances; crates/aws/src/ledger_items.rs)."
+  value       = aws_dynamodb_table.ledger.name
+}
+
+output "ledger_table_arn" {
+  description = "ARN of the ledger table: the settlement's post-ledger function writes it."
+  value       = aws_dynamodb_table.ledger.arn
+}
+
 output "data_key_arn" {
-  description = "KMS key encrypting the table and its stream; readers and writers of the table need it."
+  description = "KMS key encrypting the payments table, its stream and the ledger table; readers and writers of the tables need it."
   value       = module.key.arn
 }
 

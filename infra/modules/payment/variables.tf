@@ -71,7 +71,7 @@ variable "quote_signing_key_arn" {
 }
 
 variable "table_deletion_protection" {
-  description = "Protect the payments table against deletion (turn on in production)."
+  description = "Protect the payments and ledger tables against deletion (turn on in production)."
   type        = bool
   default     = false
 }

@@ -32,6 +32,19 @@ locals {
     actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     resources = [var.table_arn]
   }
+  # post-ledger settles in one TransactWriteItems (crates/aws/src/store.rs): the payment as a
+  # conditional Put, and on the ledger table a conditional Put per transfer and its account
+  # copies and an ADD Update per balance. A transaction needs the item actions, nothing more.
+  settle_payments = {
+    sid       = "SettlePayments"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    resources = [var.table_arn]
+  }
+  post_ledger = {
+    sid       = "PostLedger"
+    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [var.ledger_table_arn]
+  }
   table_key = {
     sid       = "UseTableKey"
     actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
@@ -41,14 +54,17 @@ locals {
     "update-status" = {
       description = "Settlement task: conditional status change of a payment."
       statements  = [local.update_payments, local.table_key]
+      ledger      = false
     }
     "validate" = {
       description = "Settlement task: business rules (per-payment limit, blocked beneficiaries)."
       statements  = [local.read_payments, local.table_key]
+      ledger      = false
     }
     "post-ledger" = {
-      description = "Settlement task: write the payment's balanced ledger entries once."
-      statements  = [local.update_payments, local.table_key]
+      description = "Settlement task: post the payment's transfers and balances with SETTLED, once."
+      statements  = [local.settle_payments, local.post_ledger, local.table_key]
+      ledger      = true
     }
   }
 }
@@ -64,12 +80,16 @@ module "function" {
   kms_key_arn        = module.key.arn
   log_retention_days = var.log_retention_days
   tags               = var.tags
-  environment = {
-    EVENTPAY_TABLE            = var.table_name
-    EVENTPAY_PAYMENT_LIMIT    = var.payment_limit
-    EVENTPAY_BLOCKED_ACCOUNTS = join(",", var.blocked_accounts)
-    EVENTPAY_LIST_SHARDS      = tostring(var.list_shards)
-  }
+  environment = merge(
+    {
+      EVENTPAY_TABLE            = var.table_name
+      EVENTPAY_PAYMENT_LIMIT    = var.payment_limit
+      EVENTPAY_BLOCKED_ACCOUNTS = join(",", var.blocked_accounts)
+      EVENTPAY_LIST_SHARDS      = tostring(var.list_shards)
+    },
+    # Only post-ledger settles, so only it is told where the ledger is.
+    each.value.ledger ? { EVENTPAY_LEDGER_TABLE = var.ledger_table_name } : {},
+  )
   policy_statements = each.value.statements
 }
 

@@ -95,8 +95,28 @@ variable "table_arn" {
   type        = string
 }
 
+variable "ledger_table_name" {
+  description = "Name of the ledger table (payment module): post-ledger writes the transfers and balances there."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{3,255}$", var.ledger_table_name))
+    error_message = "ledger_table_name must be a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)."
+  }
+}
+
+variable "ledger_table_arn" {
+  description = "ARN of the ledger table (payment module)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}$", var.ledger_table_arn))
+    error_message = "ledger_table_arn must be a DynamoDB table ARN."
+  }
+}
+
 variable "data_key_arn" {
-  description = "KMS key of the payments table (payment module)."
+  description = "KMS key of the payments and ledger tables (payment module)."
   type        = string
 }
 

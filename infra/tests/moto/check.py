@@ -14,8 +14,8 @@ urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
 MODE, ENDPOINT, PREFIX, BUCKET, STATE_KEY = sys.argv[1:6]
 FUNCTIONS = [
-    "quote", "create-payment", "get-payment", "list-payments", "stream-forwarder", "processor",
-    "update-status", "validate", "post-ledger",
+    "quote", "create-payment", "get-payment", "list-payments", "get-ledger-account",
+    "stream-forwarder", "processor", "update-status", "validate", "post-ledger",
 ]
 RULES = {"audit", "high-value", "settlement"}
 QUEUES = {"payments", "payments-dlq", "stream-failures"}
@@ -48,7 +48,7 @@ lam, ddb, sqs, events, sns, sfn, apigw, logs, kms, s3 = (client(s) for s in [
 functions = {f["FunctionName"]: f for f in lam.list_functions()["Functions"]}
 ours = names_with_prefix(functions)
 if present:
-    expect(ours == set(FUNCTIONS), f"the nine functions exist ({sorted(ours)})")
+    expect(ours == set(FUNCTIONS), f"the ten functions exist ({sorted(ours)})")
     quote = functions.get(f"{PREFIX}-quote", {})
     expect(quote.get("Runtime") == "provided.al2023" and quote.get("Architectures") == ["arm64"],
            "functions run provided.al2023 on arm64")
@@ -56,6 +56,9 @@ if present:
     env = lam.get_function_configuration(FunctionName=f"{PREFIX}-create-payment")["Environment"]["Variables"]
     expect(env.get("EVENTPAY_TABLE") == f"{PREFIX}-payments" and env.get("EVENTPAY_QUOTE_KEY_ID", "").startswith("arn:aws:kms:"),
            "create-payment is configured with the table and the quote key")
+    for name in ["post-ledger", "get-ledger-account"]:
+        env = lam.get_function_configuration(FunctionName=f"{PREFIX}-{name}")["Environment"]["Variables"]
+        expect(env.get("EVENTPAY_LEDGER_TABLE") == f"{PREFIX}-ledger", f"{name} is configured with the ledger table")
     mappings = lam.list_event_source_mappings()["EventSourceMappings"]
     stream = [m for m in mappings if ":dynamodb:" in m["EventSourceArn"]]
     queue = [m for m in mappings if ":sqs:" in m["EventSourceArn"]]
@@ -66,15 +69,21 @@ if present:
 else:
     expect(not ours, f"no function is left ({sorted(ours)})")
 
-# Table.
+# Tables.
 tables = names_with_prefix(ddb.list_tables()["TableNames"])
 if present:
-    expect(tables == {"payments"}, "the payments table exists")
+    expect(tables == {"payments", "ledger"}, f"the payments and ledger tables exist ({sorted(tables)})")
     table = ddb.describe_table(TableName=f"{PREFIX}-payments")["Table"]
     expect(table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES", "the table streams new and old images")
     expect(table.get("SSEDescription", {}).get("SSEType") == "KMS", "the table is encrypted with KMS")
     expect({i["IndexName"] for i in table.get("GlobalSecondaryIndexes", [])} == {"by_created", "by_status"},
            "the table has the listing indexes")
+    if "ledger" in tables:
+        ledger = ddb.describe_table(TableName=f"{PREFIX}-ledger")["Table"]
+        expect({(k["AttributeName"], k["KeyType"]) for k in ledger["KeySchema"]} == {("pk", "HASH"), ("sk", "RANGE")},
+               "the ledger table is keyed pk, sk (crates/aws/src/ledger_items.rs)")
+        expect(ledger.get("SSEDescription", {}).get("SSEType") == "KMS", "the ledger table is encrypted with KMS")
+        expect(ledger.get("BillingModeSummary", {}).get("BillingMode") == "PAY_PER_REQUEST", "the ledger table is on-demand")
 else:
     expect(not tables, f"no table is left ({sorted(tables)})")
 
