@@ -150,7 +150,7 @@ pub struct CostArgs {
     /// Records per stream-forwarder and processor invocation (1 at low volume; up to the batch sizes at high volume).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100))]
     pub batch: u64,
-    /// Size of a payment item in KB (its JSON with history and ledger entries).
+    /// Size of a payment item in KB (its JSON with history and transfers).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=400))]
     pub item_kb: u64,
     /// CloudWatch Logs bytes written per payment (functions, API access logs, workflow logs).
@@ -365,15 +365,35 @@ pub fn happy_path(definition: &Value) -> anyhow::Result<WorkflowPath> {
 }
 
 /// The DynamoDB requests of one settlement task function (crates/lambdas/src/tasks.rs over the
-/// core's use cases): consistent GetItem of the payment, then at most one conditional update.
+/// core's use cases): consistent GetItem of the payment, then at most one conditional write
+/// changing its status.
 fn task_usage(placeholder: &str) -> anyhow::Result<(u64, u64)> {
     match placeholder {
-        // (GetItem, UpdateItem changing the status)
+        // (GetItem, write changing the status)
         "update_status_function_arn" | "post_ledger_function_arn" => Ok((1, 1)),
         "validate_function_arn" => Ok((1, 0)),
         other => bail!(
             "no usage model for the task function {other:?} (add it to cost.rs and docs/cost.md)"
         ),
+    }
+}
+
+/// Transfers a settled payment posts (principal, fee, payout: `eventpay_core::transfers_for`).
+const TRANSFERS_PER_PAYMENT: u64 = 3;
+/// Balances those transfers change: sender and `fx:` and `fees:` of the source currency, `fx:`
+/// of the target currency and the beneficiary.
+const BALANCES_PER_PAYMENT: u64 = 5;
+
+/// The write units a task function spends beyond its status change: post-ledger settles in one
+/// `TransactWriteItems` (crates/aws/src/store.rs), and a transaction bills 2 units per KB of
+/// each item — the payment's table write doubled, and on the ledger table each transfer, its
+/// two account copies and each balance `ADD` (all under 1 KB).
+fn task_extra_writes(placeholder: &str, item_units: u64) -> u64 {
+    match placeholder {
+        "post_ledger_function_arn" => {
+            item_units + 2 * (3 * TRANSFERS_PER_PAYMENT + BALANCES_PER_PAYMENT)
+        }
+        _ => 0,
     }
 }
 
@@ -439,7 +459,7 @@ pub fn per_payment(args: &CostArgs, path: &WorkflowPath) -> anyhow::Result<PerPa
     for f in &path.functions {
         let (gets, updates) = task_usage(f)?;
         reads += gets * rru;
-        writes += updates * 4 * wru;
+        writes += updates * 4 * wru + task_extra_writes(f, wru);
         status_changes += updates;
     }
     // The stream carries the payment's insert, each status change and the key item's insert.
@@ -956,14 +976,16 @@ mod tests {
     }
 
     // Usage of one payment with the defaults (item 2 KB, batch 1), by hand:
-    //   DynamoDB writes: create 2*(2+1) + 2*2 = 10; PROCESSING and SETTLED 4*2 each = 16; total 26
+    //   DynamoDB writes: create 2*(2+1) + 2*2 = 10; PROCESSING and SETTLED 4*2 each = 16; the
+    //   settlement's transaction: the payment's table write again 2, the ledger 2*(3*3 + 5) = 28;
+    //   total 56
     //   DynamoDB reads: key item 1 + three task GetItems of 1 + the processor's 3 checks = 7
     //   Lambda: quote, create, 3 tasks, forwarder 4 records, processor 3 messages = 12
     //   SQS: 3 messages * 3 requests = 9; events 3; transitions 6; SNS 1; KMS 2; trace roots 10
     #[test]
     fn usage_per_payment_by_hand() {
         let u = bill_of(&[]).per_payment;
-        assert_eq!((u.dynamodb_write_units, u.dynamodb_read_units), (26, 7));
+        assert_eq!((u.dynamodb_write_units, u.dynamodb_read_units), (56, 7));
         assert_eq!(u.lambda_invocations, dec(12));
         assert_eq!(u.sqs_requests, dec(9));
         assert_eq!((u.events, u.state_transitions, u.sns_publishes), (3, 6, 1));
@@ -974,7 +996,7 @@ mod tests {
     //   API          2,000,000 * 0.0000035                                     =   7.00
     //   Lambda       12,000,000 * 0.0000002 = 2.40; GB-s 12e6 * 0.25 * 0.04
     //                = 120,000 * 0.0000133334 = 1.600008                       =   4.00
-    //   DynamoDB     26e6 * 0.000000625 = 16.25; 7e6 * 0.000000125 = 0.875     =  17.12
+    //   DynamoDB     56e6 * 0.000000625 = 35.00; 7e6 * 0.000000125 = 0.875     =  35.88
     //   SQS          9e6 + 657,000 idle = 9,657,000 * 0.0000004                 =   3.86
     //   EventBridge  3e6 * 0.000001                                            =   3.00
     //   Standard     6e6 * 0.000025                                            = 150.00
@@ -984,13 +1006,13 @@ mod tests {
     //   KMS          2e6 * 0.000003 + 5 * 1.00                                 =  11.00
     //   X-Ray        roots 10e6; reservoir 2,628,000; 2,628,000 + 7,372,000 * 0.05
     //                = 2,996,600 * 0.000005                                    =  14.98
-    //   total (of the unrounded lines)                                         = 212.63
+    //   total (of the lines, each rounded half to even)                        = 231.39
     #[test]
     fn a_million_payments_standard_by_hand() {
         let b = bill_of(&["--payments-per-month", "1000000"]);
         assert_eq!(line(&b, "API Gateway"), d("7.00"));
         assert_eq!(line(&b, "Lambda"), d("4.00"));
-        assert_eq!(line(&b, "DynamoDB"), d("17.12"));
+        assert_eq!(line(&b, "DynamoDB"), d("35.88"));
         assert_eq!(line(&b, "DynamoDB Streams"), d("0"));
         assert_eq!(line(&b, "SQS"), d("3.86"));
         assert_eq!(line(&b, "EventBridge"), d("3.00"));
@@ -999,17 +1021,17 @@ mod tests {
         assert_eq!(line(&b, "CloudWatch Logs"), d("0.95"));
         assert_eq!(line(&b, "KMS"), d("11.00"));
         assert_eq!(line(&b, "X-Ray"), d("14.98"));
-        assert_eq!(b.total_usd, d("212.63"));
-        assert_eq!(b.per_million_usd, d("212.63"));
+        assert_eq!(b.total_usd, d("231.39"));
+        assert_eq!(b.per_million_usd, d("231.39"));
     }
 
     // Every outcome e-mailed (the design before the filter policy): 1e6 e-mails * 0.00002 = 20.00
-    // + 0.50 publishes = 20.50; total 212.63 - 0.72 + 20.50 = 232.41. No subscription: 0.50.
+    // + 0.50 publishes = 20.50; total 231.39 - 0.72 + 20.50 = 251.17. No subscription: 0.50.
     #[test]
     fn the_e_mail_line_follows_the_filter_policy() {
         let all = bill_of(&["--email-outcomes", "all"]);
         assert_eq!(line(&all, "SNS"), d("20.50"));
-        assert_eq!(all.total_usd, d("232.41"));
+        assert_eq!(all.total_usd, d("251.17"));
         let none = bill_of(&["--email-outcomes", "none"]);
         assert_eq!(line(&none, "SNS"), d("0.50"));
         // 5 % rejected, FAILED not e-mailed: 50,000 e-mails = 1.00.
@@ -1028,12 +1050,12 @@ mod tests {
 
     // The same volume as Express (300 ms, 64 MB):
     //   1e6 * 0.000001 = 1.00; GB-s 1e6 * 0.0625 * 0.3 = 18,750 * 0.00001667 = 0.3125625 → 1.31
-    //   total 212.63 - 150.00 + 1.31 = 63.94
+    //   total 231.39 - 150.00 + 1.31 = 82.70
     #[test]
     fn a_million_payments_express_by_hand() {
         let b = bill_of(&["--payments-per-month", "1000000", "--workflow", "express"]);
         assert_eq!(line(&b, "Step Functions"), d("1.31"));
-        assert_eq!(b.total_usd, d("63.94"));
+        assert_eq!(b.total_usd, d("82.70"));
     }
 
     // 2,592,000,000 payments (1,000/s for 30 days), Standard,
@@ -1042,7 +1064,7 @@ mod tests {
     //   API          5.184e9 * 0.000001                                          =   5,184.00
     //   Lambda       14.7744e9 * 0.0000002 = 2,954.88; GB-s 14.7744e9 * 0.5 * 0.04
     //                = 295,488,000 * 0.0000166667 = 4,924.80984                  =   7,879.69
-    //   DynamoDB     67.392e9 * 0.000000625 = 42,120; 18.144e9 * 0.000000125 = 2,268 = 44,388.00
+    //   DynamoDB     145.152e9 * 0.000000625 = 90,720; 18.144e9 * 0.000000125 = 2,268 = 92,988.00
     //   SQS          (2.3328e9 + 657,000) * 0.0000004                           =     933.38
     //   EventBridge  7.776e9 * 0.000001                                          =   7,776.00
     //   Standard     15.552e9 * 0.000025                                         = 388,800.00
@@ -1051,9 +1073,9 @@ mod tests {
     //   KMS          5.184e9 * 0.000003 + 5                                      =  15,557.00
     //   X-Ray        roots 9.5904e9; 2,628,000 + 9,587,772,000 * 0.05 = 482,016,600
     //                * 0.000005                                                  =   2,410.08
-    //   total                                                                    = 476,696.07
+    //   total                                                                    = 525,296.07
     //   Express instead: 2,592 + 2.592e9 * 0.0625 * 0.3 = 48,600,000 GB-s * 0.00001667
-    //   = 810.162 → 3,402.16; total 476,696.07 - 388,800.00 + 3,402.16 = 91,298.23
+    //   = 810.162 → 3,402.16; total 525,296.07 - 388,800.00 + 3,402.16 = 139,898.23
     #[test]
     fn a_thousand_per_second_by_hand_both_workflows() {
         let common = [
@@ -1073,7 +1095,7 @@ mod tests {
         let b = bill_of(&common);
         assert_eq!(line(&b, "API Gateway"), d("5184.00"));
         assert_eq!(line(&b, "Lambda"), d("7879.69"));
-        assert_eq!(line(&b, "DynamoDB"), d("44388.00"));
+        assert_eq!(line(&b, "DynamoDB"), d("92988.00"));
         assert_eq!(line(&b, "SQS"), d("933.38"));
         assert_eq!(line(&b, "EventBridge"), d("7776.00"));
         assert_eq!(line(&b, "Step Functions"), d("388800.00"));
@@ -1081,13 +1103,13 @@ mod tests {
         assert_eq!(line(&b, "CloudWatch Logs"), d("2471.92"));
         assert_eq!(line(&b, "KMS"), d("15557.00"));
         assert_eq!(line(&b, "X-Ray"), d("2410.08"));
-        assert_eq!(b.total_usd, d("476696.07"));
+        assert_eq!(b.total_usd, d("525296.07"));
 
         let mut express = common.to_vec();
         express.extend(["--workflow", "express"]);
         let e = bill_of(&express);
         assert_eq!(line(&e, "Step Functions"), d("3402.16"));
-        assert_eq!(e.total_usd, d("91298.23"));
+        assert_eq!(e.total_usd, d("139898.23"));
     }
 
     #[test]
@@ -1139,7 +1161,7 @@ mod tests {
         let c = cheaper(&a, &main, &prices, &path).unwrap();
         assert_eq!(c.choices.len(), 2);
         let all = c.cheapest_deployable.unwrap();
-        assert_eq!(all.per_million_usd, d("63.94"));
+        assert_eq!(all.per_million_usd, d("82.70"));
         assert_eq!(all.flags, "--workflow express");
     }
 }
