@@ -101,12 +101,15 @@ module "settlement" {
 # Pre-warming the payments table (docs/capacity.md, 100 -> 1,000 payments/s): a new on-demand
 # table serves 4,000 write units/s at once. The AWS provider used here cannot set warm
 # throughput, so it is an operator step: `terraform output -raw prewarm_command` prints it.
-# Write units per payment at 2 KB items (docs/cost.md): table 10, by_created 6, by_status 10.
+# Write units per payment at 2 KB items (docs/cost.md): table 12 (the settlement's transaction
+# bills the payment twice), by_created 6, by_status 10; the ledger table 28 (3 transfers, 2 copies
+# each, 5 balances, 2 units each in the transaction).
 locals {
   prewarm_writes = {
-    table      = 10 * var.prewarm_payments_per_second
+    table      = 12 * var.prewarm_payments_per_second
     by_created = 6 * var.prewarm_payments_per_second
     by_status  = 10 * var.prewarm_payments_per_second
+    ledger     = 28 * var.prewarm_payments_per_second
   }
   # Reads: 4 per payment on the table; the on-demand starting point (12,000) if higher, since
   # warm throughput can only be raised.
@@ -121,5 +124,7 @@ locals {
     "aws dynamodb update-table --region ${var.region} --table-name ${module.payment.table_name}",
     "--warm-throughput ReadUnitsPerSecond=${local.prewarm_reads},WriteUnitsPerSecond=${max(4000, local.prewarm_writes.table)}",
     "--global-secondary-index-updates '${local.prewarm_index_updates}'",
+    "&& aws dynamodb update-table --region ${var.region} --table-name ${module.payment.ledger_table_name}",
+    "--warm-throughput ReadUnitsPerSecond=${local.prewarm_reads},WriteUnitsPerSecond=${max(4000, local.prewarm_writes.ledger)}",
   ])
 }

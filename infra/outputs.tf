@@ -60,7 +60,7 @@ output "outcomes_topic_arn" {
 }
 
 output "prewarm_command" {
-  description = "The AWS CLI command that pre-warms the payments table and its indexes for prewarm_payments_per_second (run it once before a launch or a peak; terraform output -raw prewarm_command)."
+  description = "The AWS CLI commands that pre-warm the payments table, its indexes and the ledger table for prewarm_payments_per_second (run it once before a launch or a peak; terraform output -raw prewarm_command)."
   value       = local.prewarm_command
 }
 

@@ -159,13 +159,13 @@ variable "email_outcomes" {
 }
 
 variable "prewarm_payments_per_second" {
-  description = "Peak payments a second the prewarm_command output pre-warms the payments table and its indexes for (1 to 4000: the table and by_status take 10 write units a payment, and 40,000 a second is the default per-table quota)."
+  description = "Peak payments a second the prewarm_command output pre-warms the payments table, its indexes and the ledger table for (1 to 1400: the ledger table takes 28 write units a payment, and 40,000 a second is the default per-table quota)."
   type        = number
   default     = 1000
 
   validation {
-    condition     = var.prewarm_payments_per_second >= 1 && var.prewarm_payments_per_second <= 4000 && floor(var.prewarm_payments_per_second) == var.prewarm_payments_per_second
-    error_message = "prewarm_payments_per_second must be a whole number from 1 to 4000."
+    condition     = var.prewarm_payments_per_second >= 1 && var.prewarm_payments_per_second <= 1400 && floor(var.prewarm_payments_per_second) == var.prewarm_payments_per_second
+    error_message = "prewarm_payments_per_second must be a whole number from 1 to 1400."
   }
 }
 

@@ -70,7 +70,7 @@ run "whole_deployment" {
   # Pre-warming is an operator step (the provider cannot set warm throughput): the exact command,
   # for 1,000 payments/s by default (docs/capacity.md).
   assert {
-    condition     = output.prewarm_command == "aws dynamodb update-table --region us-east-1 --table-name ${output.table_name} --warm-throughput ReadUnitsPerSecond=12000,WriteUnitsPerSecond=10000 --global-secondary-index-updates '[{\"Update\":{\"IndexName\":\"by_created\",\"WarmThroughput\":{\"ReadUnitsPerSecond\":12000,\"WriteUnitsPerSecond\":6000}}},{\"Update\":{\"IndexName\":\"by_status\",\"WarmThroughput\":{\"ReadUnitsPerSecond\":12000,\"WriteUnitsPerSecond\":10000}}}]'"
+    condition     = output.prewarm_command == "aws dynamodb update-table --region us-east-1 --table-name ${output.table_name} --warm-throughput ReadUnitsPerSecond=12000,WriteUnitsPerSecond=12000 --global-secondary-index-updates '[{\"Update\":{\"IndexName\":\"by_created\",\"WarmThroughput\":{\"ReadUnitsPerSecond\":12000,\"WriteUnitsPerSecond\":6000}}},{\"Update\":{\"IndexName\":\"by_status\",\"WarmThroughput\":{\"ReadUnitsPerSecond\":12000,\"WriteUnitsPerSecond\":10000}}}]' && aws dynamodb update-table --region us-east-1 --table-name ${output.ledger_table_name} --warm-throughput ReadUnitsPerSecond=12000,WriteUnitsPerSecond=28000"
     error_message = "prewarm_command: ${output.prewarm_command}"
   }
 
