@@ -42,7 +42,8 @@ impl DynamoLedger {
             .expression_attribute_values(":prefix", s(prefix))
     }
 
-    /// Every balance of `account` (one item per currency it used; few, but paged all the same).
+    /// Every balance of `account`, one per currency it used (the shards of an internal account's
+    /// balance summed; few items, but paged all the same).
     async fn balances(&self, account: &str) -> Result<Vec<Balance>, AwsError> {
         let mut balances = Vec::new();
         let mut start: Option<Item> = None;
@@ -59,7 +60,7 @@ impl DynamoLedger {
             }
             match out.last_evaluated_key {
                 Some(key) => start = Some(key),
-                None => return Ok(balances),
+                None => return Ok(ledger_items::sum_balances(balances)),
             }
         }
     }

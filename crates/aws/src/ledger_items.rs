@@ -5,7 +5,7 @@
 //! |---|---|---|---|
 //! | a transfer | `TRANSFER#<transfer id>` | `TRANSFER` | `kind` = `transfer`, `transfer` (its JSON) |
 //! | each side's copy of it | `ACCOUNT#<account>` | `T#<posted_at, RFC 3339 ns>#<transfer id>` | `kind` = `account_transfer`, `transfer` |
-//! | a balance | `ACCOUNT#<account>` | `BALANCE#<CCY>` | `kind` = `balance`, `account`, `currency`, `debits`, `credits`, `balance`, `transfers` (numbers) |
+//! | a balance | `ACCOUNT#<account>` | `BALANCE#<CCY>`, or `BALANCE#<CCY>#<shard>` for `fx:`/`fees:` | `kind` = `balance`, `account`, `currency`, `debits`, `credits`, `balance`, `transfers` (numbers) |
 //!
 //! The transfer item is the one that makes a transfer id unique (written with
 //! `attribute_not_exists`) and the one reconciliation reads; the two copies under the accounts
@@ -14,13 +14,21 @@
 //! (`begins_with(sk, "BALANCE#")`). Balances are numbers changed with `ADD`, so concurrent
 //! settlements touching one account never overwrite each other; DynamoDB numbers are exact
 //! decimals (38 digits), read back at the currency's minor-unit scale.
+//!
+//! The internal accounts (`fx:<CCY>`, `fees:<CCY>`) take a change from every payment in their
+//! currency, and concurrent transactions on one item cancel each other (`TransactionConflict`)
+//! while one item takes at most 1,000 write units a second: their balance is split over
+//! [`INTERNAL_BALANCE_SHARDS`] items, the shard a hash of the payment id, and summed on read
+//! ([`sum_balances`]). A party's account keeps one item per currency.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use eventpay_core::{Balance, Currency, Decimal, StoreError, Transfer, currency};
+use std::collections::BTreeMap;
+
+use eventpay_core::{Balance, Currency, Decimal, ListShards, StoreError, Transfer, currency};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AwsError;
@@ -58,8 +66,24 @@ pub fn transfer_pk(transfer_id: &str) -> String {
     format!("TRANSFER#{transfer_id}")
 }
 
-pub fn balance_sk(currency: Currency) -> String {
-    format!("{SK_BALANCE_PREFIX}{}", currency.code)
+/// Items an internal account's balance in one currency is split over.
+pub const INTERNAL_BALANCE_SHARDS: ListShards = ListShards::DEFAULT;
+
+/// `fx:<CCY>` or `fees:<CCY>`: an account of the book itself (party accounts are canonical, in
+/// capitals, so never start so).
+pub fn is_internal(account: &str) -> bool {
+    account.starts_with("fx:") || account.starts_with("fees:")
+}
+
+/// The sort key of the balance item of `account` in `currency` that `payment_id`'s settlement
+/// changes: `BALANCE#<CCY>`, or `BALANCE#<CCY>#<shard>` (two digits) for an internal account.
+pub fn balance_sk(account: &str, currency: Currency, payment_id: &str) -> String {
+    if is_internal(account) {
+        let shard = INTERNAL_BALANCE_SHARDS.of(payment_id);
+        format!("{SK_BALANCE_PREFIX}{}#{shard:02}", currency.code)
+    } else {
+        format!("{SK_BALANCE_PREFIX}{}", currency.code)
+    }
 }
 
 /// `T#<posted_at>#<id>`: fixed-width time first, so sort order is time order (ties by id).
@@ -99,12 +123,32 @@ pub fn account_transfer_items(t: &Transfer) -> Result<[Item; 2], AwsError> {
     Ok([copy(&t.debit_account), copy(&t.credit_account)])
 }
 
-/// The key of an account's balance item in one currency.
-pub fn balance_key(account: &str, currency: Currency) -> Item {
+/// The key of the balance item of `account` in `currency` that `payment_id`'s settlement changes.
+pub fn balance_key(account: &str, currency: Currency, payment_id: &str) -> Item {
     HashMap::from([
         (PK.into(), s(account_pk(account))),
-        (SK.into(), s(balance_sk(currency))),
+        (SK.into(), s(balance_sk(account, currency, payment_id))),
     ])
+}
+
+/// The balances of accounts from their items: the shards of an account's balance in one
+/// currency added up, by account and currency.
+pub fn sum_balances(items: impl IntoIterator<Item = Balance>) -> Vec<Balance> {
+    let mut sums: BTreeMap<(String, Currency), Balance> = BTreeMap::new();
+    for b in items {
+        match sums.get_mut(&(b.account.clone(), b.currency)) {
+            Some(sum) => {
+                sum.debits += b.debits;
+                sum.credits += b.credits;
+                sum.balance += b.balance;
+                sum.transfers += b.transfers;
+            }
+            None => {
+                sums.insert((b.account.clone(), b.currency), b);
+            }
+        }
+    }
+    sums.into_values().collect()
 }
 
 pub fn transfer_from_item(item: &Item) -> Result<Transfer, AwsError> {
@@ -223,7 +267,7 @@ pub(crate) mod tests {
 
     #[test]
     fn balances_read_back_at_the_currency_scale() {
-        let mut item = balance_key("fx:USD", currency("USD").unwrap());
+        let mut item = balance_key("fx:USD", currency("USD").unwrap(), "p-1");
         item.extend([
             (KIND.into(), s(KIND_BALANCE)),
             (ACCOUNT.into(), s("fx:USD")),
@@ -239,6 +283,27 @@ pub(crate) mod tests {
         assert_eq!(b.transfers, 1);
         item.insert(TRANSFERS.into(), AttributeValue::N("-1".into()));
         assert!(balance_from_item(&item).is_err());
+    }
+
+    #[test]
+    fn internal_balances_are_sharded_and_summed() {
+        let usd = currency("USD").unwrap();
+        assert_eq!(balance_sk("ACC-1", usd, "p-1"), "BALANCE#USD");
+        let shards: std::collections::BTreeSet<String> = (0..64)
+            .map(|i| balance_sk("fx:USD", usd, &format!("p-{i}")))
+            .collect();
+        assert!(shards.len() > 8, "{shards:?}");
+        assert!(shards.iter().all(|sk| sk.len() == "BALANCE#USD#00".len()));
+        let part = |debits: &str, n| Balance {
+            account: "fx:USD".into(),
+            currency: usd,
+            debits: debits.parse().unwrap(),
+            credits: Decimal::ZERO,
+            balance: -debits.parse::<Decimal>().unwrap(),
+            transfers: n,
+        };
+        let summed = sum_balances([part("1.50", 1), part("2.25", 2)]);
+        assert_eq!(summed, vec![part("3.75", 3)]);
     }
 
     #[test]

@@ -114,6 +114,7 @@ pub async fn read_ledger(
     reconciler: &mut Reconciler,
 ) -> Result<Vec<CopyDiscrepancy>, AwsError> {
     let mut transfers: BTreeMap<String, Transfer> = BTreeMap::new();
+    let mut balances = Vec::new();
     let mut copies: BTreeMap<String, Vec<(String, Transfer)>> = BTreeMap::new();
     scan_all(client, table, |item| {
         match string_attr(item, ledger_items::KIND)? {
@@ -127,7 +128,7 @@ pub async fn read_ledger(
                 let pk = string_attr(item, ledger_items::PK)?.to_owned();
                 copies.entry(t.id.clone()).or_default().push((pk, t));
             }
-            KIND_BALANCE => reconciler.balance(&ledger_items::balance_from_item(item)?),
+            KIND_BALANCE => balances.push(ledger_items::balance_from_item(item)?),
             other => {
                 return Err(AwsError::Corrupt(format!(
                     "ledger item {:?} has unknown kind {other:?}",
@@ -138,6 +139,10 @@ pub async fn read_ledger(
         Ok(())
     })
     .await?;
+    // An internal account's balance is several items: the reconciler sees their sum.
+    for balance in ledger_items::sum_balances(balances) {
+        reconciler.balance(&balance);
+    }
     Ok(copy_discrepancies(&transfers, &copies))
 }
 

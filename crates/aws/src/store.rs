@@ -486,7 +486,11 @@ impl DynamoStore {
             // ADD, not SET: settlements of other payments change the same balance concurrently.
             let update = Update::builder()
                 .table_name(ledger)
-                .set_key(Some(ledger_items::balance_key(&account, currency)))
+                .set_key(Some(ledger_items::balance_key(
+                    &account,
+                    currency,
+                    &settled.payment_id,
+                )))
                 .update_expression(
                     "SET #kind = :kind, #account = :account, #currency = :currency \
                      ADD #debits :debits, #credits :credits, #balance :net, #transfers :count",

@@ -189,6 +189,21 @@ async fn balances_add_up_and_accounts_page_newest_first() {
     let fee_account = ledger.account("fees:USD", 100, None).await.unwrap();
     assert_eq!(fee_account.balances[0].balance, fees);
     assert_eq!(fee_account.balances[0].transfers, 3);
+    // The internal account's balance is split over items (by payment), read as one.
+    let fee_items = ledger_items_of(&store)
+        .await
+        .into_iter()
+        .filter(|i| {
+            i[ledger_items::KIND] == AttributeValue::S(ledger_items::KIND_BALANCE.into())
+                && i[ledger_items::ACCOUNT] == AttributeValue::S("fees:USD".into())
+        })
+        .count();
+    let shards: std::collections::BTreeSet<u16> = (0..3)
+        .map(|i| ledger_items::INTERNAL_BALANCE_SHARDS.of(&format!("p-{i}")))
+        .collect();
+    assert_eq!(fee_items, shards.len());
+    assert!(fee_items > 1, "three payments in one shard: pick other ids");
+    assert_eq!(fee_account.balances.len(), 1);
 
     // Pages of 4: newest first over the three payments, then the rest, then no cursor.
     let mut expected: Vec<&Transfer> = all
@@ -242,6 +257,7 @@ async fn reconciliation_finds_a_corrupted_balance_and_legacy_payments() {
         .set_key(Some(ledger_items::balance_key(
             "fx:USD",
             eventpay_core::currency("USD").unwrap(),
+            "p-0",
         )))
         .update_expression("ADD #b :one")
         .expression_attribute_names("#b", ledger_items::BALANCE)
@@ -301,4 +317,26 @@ async fn reconciliation_finds_a_corrupted_balance_and_legacy_payments() {
         .await
         .unwrap();
     assert_eq!(check(&store).await.copy_discrepancies.len(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_settlements_lose_no_balance_change() {
+    let (store, ledger) = tables().await;
+    let ids: Vec<String> = (0..20).map(|i| format!("c-{i}")).collect();
+    for (i, id) in ids.iter().enumerate() {
+        processing(&store, id, "10.00", i64::try_from(i).unwrap()).await;
+    }
+    // All at once, each settlement touching the same sender and internal accounts.
+    let settle = ids.iter().map(|id| post_ledger(&store, id, t(100)));
+    for r in futures_util::future::join_all(settle).await {
+        assert!(r.unwrap().applied);
+    }
+    let sender = ledger.account("ACC-1", 1, None).await.unwrap();
+    assert_eq!(
+        (sender.balances[0].debits, sender.balances[0].transfers),
+        (d("200.00"), 40)
+    );
+    let report = check(&store).await;
+    assert!(report.is_balanced(), "{report:?}");
+    assert_eq!(report.reconciliation.transfers, 60);
 }

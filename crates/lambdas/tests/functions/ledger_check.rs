@@ -61,6 +61,7 @@ async fn the_check_passes_then_finds_a_corrupted_balance() {
         .set_key(Some(ledger_items::balance_key(
             "ACC-2",
             currency("EUR").unwrap(),
+            "p-0",
         )))
         .update_expression("ADD #b :n")
         .expression_attribute_names("#b", ledger_items::BALANCE)
