@@ -4,8 +4,8 @@
 //! | item | `pk` | `sk` | attributes |
 //! |---|---|---|---|
 //! | a transfer | `TRANSFER#<transfer id>` | `TRANSFER` | `kind` = `transfer`, `transfer` (its JSON) |
-//! | each side's copy of it | `ACCOUNT#<account>` | `T#<posted_at, RFC 3339 ns>#<transfer id>` | `kind` = `account_transfer`, `transfer` |
-//! | a balance | `ACCOUNT#<account>` | `BALANCE#<CCY>`, or `BALANCE#<CCY>#<shard>` for `fx:`/`fees:` | `kind` = `balance`, `account`, `currency`, `debits`, `credits`, `balance`, `transfers` (numbers) |
+//! | each side's copy of it | `ACCOUNT#<account>` (`ACCOUNT#<account>#<shard>` for `fx:`/`fees:`) | `T#<posted_at, RFC 3339 ns>#<transfer id>` | `kind` = `account_transfer`, `transfer` |
+//! | a balance | the same partition | `BALANCE#<CCY>` | `kind` = `balance`, `account`, `currency`, `debits`, `credits`, `balance`, `transfers` (numbers) |
 //!
 //! The transfer item is the one that makes a transfer id unique (written with
 //! `attribute_not_exists`) and the one reconciliation reads; the two copies under the accounts
@@ -17,9 +17,11 @@
 //!
 //! The internal accounts (`fx:<CCY>`, `fees:<CCY>`) take a change from every payment in their
 //! currency, and concurrent transactions on one item cancel each other (`TransactionConflict`)
-//! while one item takes at most 1,000 write units a second: their balance is split over
-//! [`INTERNAL_BALANCE_SHARDS`] items, the shard a hash of the payment id, and summed on read
-//! ([`sum_balances`]). A party's account keeps one item per currency.
+//! while one partition takes at most 1,000 write units a second (and a time-ordered sort key
+//! never splits for heat): they are split over [`INTERNAL_SHARDS`] partitions, the shard a
+//! hash of the payment id, each with its part of the balance and of the transfer copies; reads
+//! sum the balances ([`sum_balances`]) and merge the copies newest first. A party's account
+//! keeps one partition.
 
 use std::collections::HashMap;
 
@@ -66,8 +68,8 @@ pub fn transfer_pk(transfer_id: &str) -> String {
     format!("TRANSFER#{transfer_id}")
 }
 
-/// Items an internal account's balance in one currency is split over.
-pub const INTERNAL_BALANCE_SHARDS: ListShards = ListShards::DEFAULT;
+/// Partitions an internal account is split over.
+pub const INTERNAL_SHARDS: ListShards = ListShards::DEFAULT;
 
 /// `fx:<CCY>` or `fees:<CCY>`: an account of the book itself (party accounts are canonical, in
 /// capitals, so never start so).
@@ -75,15 +77,8 @@ pub fn is_internal(account: &str) -> bool {
     account.starts_with("fx:") || account.starts_with("fees:")
 }
 
-/// The sort key of the balance item of `account` in `currency` that `payment_id`'s settlement
-/// changes: `BALANCE#<CCY>`, or `BALANCE#<CCY>#<shard>` (two digits) for an internal account.
-pub fn balance_sk(account: &str, currency: Currency, payment_id: &str) -> String {
-    if is_internal(account) {
-        let shard = INTERNAL_BALANCE_SHARDS.of(payment_id);
-        format!("{SK_BALANCE_PREFIX}{}#{shard:02}", currency.code)
-    } else {
-        format!("{SK_BALANCE_PREFIX}{}", currency.code)
-    }
+pub fn balance_sk(currency: Currency) -> String {
+    format!("{SK_BALANCE_PREFIX}{}", currency.code)
 }
 
 /// `T#<posted_at>#<id>`: fixed-width time first, so sort order is time order (ties by id).
@@ -114,7 +109,7 @@ pub fn account_transfer_items(t: &Transfer) -> Result<[Item; 2], AwsError> {
     let json = transfer_json(t)?;
     let copy = |account: &str| {
         HashMap::from([
-            (PK.into(), s(account_pk(account))),
+            (PK.into(), s(partition_of(account, &t.payment_id))),
             (SK.into(), s(account_transfer_sk(t))),
             (KIND.into(), s(KIND_ACCOUNT_TRANSFER)),
             (TRANSFER.into(), s(json.clone())),
@@ -124,10 +119,37 @@ pub fn account_transfer_items(t: &Transfer) -> Result<[Item; 2], AwsError> {
 }
 
 /// The key of the balance item of `account` in `currency` that `payment_id`'s settlement changes.
+/// The partition of `account` that `payment_id`'s settlement writes (its copies of the
+/// payment's transfers and the balance they change): `ACCOUNT#<account>`, or
+/// `ACCOUNT#<account>#<shard>` (two digits) for an internal account.
+pub fn partition_of(account: &str, payment_id: &str) -> String {
+    if is_internal(account) {
+        format!(
+            "{}#{:02}",
+            account_pk(account),
+            INTERNAL_SHARDS.of(payment_id)
+        )
+    } else {
+        account_pk(account)
+    }
+}
+
+/// Every partition of `account`.
+pub fn partitions(account: &str) -> Vec<String> {
+    if is_internal(account) {
+        INTERNAL_SHARDS
+            .all()
+            .map(|shard| format!("{}#{shard:02}", account_pk(account)))
+            .collect()
+    } else {
+        vec![account_pk(account)]
+    }
+}
+
 pub fn balance_key(account: &str, currency: Currency, payment_id: &str) -> Item {
     HashMap::from([
-        (PK.into(), s(account_pk(account))),
-        (SK.into(), s(balance_sk(account, currency, payment_id))),
+        (PK.into(), s(partition_of(account, payment_id))),
+        (SK.into(), s(balance_sk(currency))),
     ])
 }
 
@@ -215,19 +237,17 @@ pub fn encode_account_cursor(account: &str, sk: &str) -> String {
     URL_SAFE_NO_PAD.encode(json.to_string())
 }
 
-/// The `ExclusiveStartKey` a cursor of `account`'s pages stands for; a cursor of another
-/// account, or one not handed out by this API, is `invalid_field`.
-pub fn decode_account_cursor(account: &str, cursor: &str) -> Result<Item, StoreError> {
+/// The sort key a cursor of `account`'s pages stands for (the next page is what every copy
+/// partition holds below it); a cursor of another account, or one not handed out by this API,
+/// is `invalid_field`.
+pub fn decode_account_cursor(account: &str, cursor: &str) -> Result<String, StoreError> {
     let invalid = StoreError::invalid_cursor;
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
     if c.account != account || !c.sk.starts_with(SK_TRANSFERS_PREFIX) {
         return Err(invalid());
     }
-    Ok(HashMap::from([
-        (PK.into(), s(account_pk(account))),
-        (SK.into(), s(c.sk)),
-    ]))
+    Ok(c.sk)
 }
 
 #[cfg(test)]
@@ -256,7 +276,9 @@ pub(crate) mod tests {
         assert_eq!(transfer_from_item(&item).unwrap(), t);
         let [debit, credit] = account_transfer_items(&t).unwrap();
         assert_eq!(debit[PK], s("ACCOUNT#ACC-1"));
-        assert_eq!(credit[PK], s("ACCOUNT#fees:USD"));
+        let shard = INTERNAL_SHARDS.of("p-1");
+        assert_eq!(credit[PK], s(format!("ACCOUNT#fees:USD#{shard:02}")));
+        assert_eq!(partitions("ACC-1"), ["ACCOUNT#ACC-1"]);
         assert_eq!(
             debit[SK],
             s("T#2026-11-01T12:00:00.000000000Z#p-1/fee"),
@@ -286,14 +308,15 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn internal_balances_are_sharded_and_summed() {
+    fn internal_accounts_are_sharded_and_summed() {
         let usd = currency("USD").unwrap();
-        assert_eq!(balance_sk("ACC-1", usd, "p-1"), "BALANCE#USD");
+        assert_eq!(balance_key("ACC-1", usd, "p-1")[PK], s("ACCOUNT#ACC-1"));
         let shards: std::collections::BTreeSet<String> = (0..64)
-            .map(|i| balance_sk("fx:USD", usd, &format!("p-{i}")))
+            .map(|i| partition_of("fx:USD", &format!("p-{i}")))
             .collect();
         assert!(shards.len() > 8, "{shards:?}");
-        assert!(shards.iter().all(|sk| sk.len() == "BALANCE#USD#00".len()));
+        assert!(shards.iter().all(|pk| partitions("fx:USD").contains(pk)));
+        assert_eq!(partitions("fx:USD").len(), 16);
         let part = |debits: &str, n| Balance {
             account: "fx:USD".into(),
             currency: usd,
@@ -309,8 +332,7 @@ pub(crate) mod tests {
     #[test]
     fn cursors_belong_to_one_account() {
         let c = encode_account_cursor("ACC-1", "T#x#p-1/fee");
-        let key = decode_account_cursor("ACC-1", &c).unwrap();
-        assert_eq!(key[SK], s("T#x#p-1/fee"));
+        assert_eq!(decode_account_cursor("ACC-1", &c).unwrap(), "T#x#p-1/fee");
         for (account, bad) in [
             ("ACC-2", c.as_str()),
             ("ACC-1", "!!"),

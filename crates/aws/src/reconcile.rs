@@ -158,8 +158,8 @@ fn copy_discrepancies(
     for (id, t) in transfers {
         let of = copies.get(id).map(Vec::as_slice).unwrap_or_default();
         let mut sides = vec![
-            ledger_items::account_pk(&t.debit_account),
-            ledger_items::account_pk(&t.credit_account),
+            ledger_items::partition_of(&t.debit_account, &t.payment_id),
+            ledger_items::partition_of(&t.credit_account, &t.payment_id),
         ];
         sides.sort();
         let mut held: Vec<String> = of.iter().map(|(pk, _)| pk.clone()).collect();
@@ -196,7 +196,10 @@ mod tests {
         let transfers = BTreeMap::from([(t.id.clone(), t.clone())]);
         let both = vec![
             ("ACCOUNT#ACC-1".to_string(), t.clone()),
-            ("ACCOUNT#fees:USD".to_string(), t.clone()),
+            (
+                crate::ledger_items::partition_of("fees:USD", "p-1"),
+                t.clone(),
+            ),
         ];
         let copies = BTreeMap::from([(t.id.clone(), both.clone())]);
         assert!(copy_discrepancies(&transfers, &copies).is_empty());

@@ -199,11 +199,23 @@ async fn balances_add_up_and_accounts_page_newest_first() {
         })
         .count();
     let shards: std::collections::BTreeSet<u16> = (0..3)
-        .map(|i| ledger_items::INTERNAL_BALANCE_SHARDS.of(&format!("p-{i}")))
+        .map(|i| ledger_items::INTERNAL_SHARDS.of(&format!("p-{i}")))
         .collect();
     assert_eq!(fee_items, shards.len());
     assert!(fee_items > 1, "three payments in one shard: pick other ids");
     assert_eq!(fee_account.balances.len(), 1);
+    // Its transfers come from every partition, merged newest first, page by page.
+    let fees_first = ledger.account("fees:USD", 2, None).await.unwrap();
+    let cursor = fees_first.next_cursor.clone().expect("a second page");
+    let fees_rest = ledger.account("fees:USD", 2, Some(&cursor)).await.unwrap();
+    let ids: Vec<&str> = fees_first
+        .transfers
+        .iter()
+        .chain(&fees_rest.transfers)
+        .map(|t| t.id.as_str())
+        .collect();
+    assert_eq!(ids, ["p-2/fee", "p-1/fee", "p-0/fee"]);
+    assert!(fees_rest.next_cursor.is_none());
 
     // Pages of 4: newest first over the three payments, then the rest, then no cursor.
     let mut expected: Vec<&Transfer> = all
