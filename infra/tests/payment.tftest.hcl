@@ -71,7 +71,7 @@ run "wiring" {
 
   assert {
     condition = jsonencode([for s in jsondecode(module.function["get-ledger-account"].policy_json).Statement : [sort(flatten([s.Action])), flatten([s.Resource])] if s.Sid == "ReadLedger"]) == jsonencode([
-      [["dynamodb:GetItem", "dynamodb:Query"], [aws_dynamodb_table.ledger.arn]]
+      [["dynamodb:Query"], [aws_dynamodb_table.ledger.arn]]
     ]) && !strcontains(module.function["get-ledger-account"].policy_json, aws_dynamodb_table.payments.arn)
     error_message = "get-ledger-account may only read the ledger table."
   }

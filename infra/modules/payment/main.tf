@@ -166,9 +166,10 @@ locals {
       verifies    = false
       ledger      = true
       statements = [
+        # An account page is Queries only (its balances, its transfer copies).
         {
           sid       = "ReadLedger"
-          actions   = ["dynamodb:GetItem", "dynamodb:Query"]
+          actions   = ["dynamodb:Query"]
           resources = [aws_dynamodb_table.ledger.arn]
         },
         local.table_key,
