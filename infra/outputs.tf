@@ -39,6 +39,11 @@ output "ledger_table_name" {
   value       = module.payment.ledger_table_name
 }
 
+output "ledger_check_policy_json" {
+  description = "The IAM policy an operator's role needs to run eventpay-ledger-check-aws (Scan of both tables, Decrypt with their key)."
+  value       = module.payment.ledger_check_policy_json
+}
+
 output "queue_url" {
   description = "URL of the payments queue."
   value       = module.platform.queue_url

@@ -77,6 +77,14 @@ run "wiring" {
   }
 
   assert {
+    condition = jsonencode([for s in jsondecode(output.ledger_check_policy_json).Statement : [s.Action, s.Resource]]) == jsonencode([
+      [["dynamodb:Scan"], [aws_dynamodb_table.payments.arn, aws_dynamodb_table.ledger.arn]],
+      [["kms:Decrypt", "kms:DescribeKey"], [module.key.arn]],
+    ])
+    error_message = "The ledger check's policy: Scan of the two tables and their key, nothing else."
+  }
+
+  assert {
     condition     = output.ledger_table_name == "eventpay-test-ledger" && output.ledger_table_arn == aws_dynamodb_table.ledger.arn
     error_message = "The ledger table's name and ARN are outputs (the settlement module writes it)."
   }

@@ -110,6 +110,28 @@ resource "aws_dynamodb_table" "ledger" {
   }
 }
 
+# What an operator's role needs to run eventpay-ledger-check-aws (crates/lambdas/src/tools): a
+# consistent Scan of both tables and their key. Not attached to anything: an output to attach.
+locals {
+  ledger_check_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "ScanTheBook"
+        Effect   = "Allow"
+        Action   = ["dynamodb:Scan"]
+        Resource = [aws_dynamodb_table.payments.arn, aws_dynamodb_table.ledger.arn]
+      },
+      {
+        Sid      = "DecryptTheBook"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt", "kms:DescribeKey"]
+        Resource = [module.key.arn]
+      },
+    ]
+  }
+}
+
 locals {
   table_key = {
     sid       = "UseTableKey"

@@ -64,6 +64,11 @@ output "ledger_table_arn" {
   value       = aws_dynamodb_table.ledger.arn
 }
 
+output "ledger_check_policy_json" {
+  description = "An IAM policy to attach to the operator's role that runs eventpay-ledger-check-aws: Scan of the payments and ledger tables, Decrypt with their key."
+  value       = jsonencode(local.ledger_check_policy)
+}
+
 output "data_key_arn" {
   description = "KMS key encrypting the payments table, its stream and the ledger table; readers and writers of the tables need it."
   value       = module.key.arn
@@ -78,7 +83,7 @@ output "iam_policies" {
   description = "Every IAM and key policy of the module (name => JSON), for review and the tests."
   value = merge(
     { for k, f in module.function : k => f.policy_json },
-    { "payment-key" = module.key.policy_json },
+    { "payment-key" = module.key.policy_json, "ledger-check" = jsonencode(local.ledger_check_policy) },
     var.manage_api_gateway_account ? { "apigateway-logs" = jsonencode(local.api_gateway_logs_policy) } : {},
   )
 }
