@@ -167,9 +167,57 @@ pub async fn get_ledger_account<L: Ledger>(
     ledger: &L,
     req: &ApiGatewayProxyRequest,
 ) -> ApiGatewayProxyResponse {
-    let result = match req.path_parameters.get(ACCOUNT_PARAM) {
-        Some(account) => api::get_ledger_account(ledger, account, &query(req)).await,
-        None => Err(ApiError::not_found("no account in the path")),
+    let result = async {
+        let raw = req
+            .path_parameters
+            .get(ACCOUNT_PARAM)
+            .ok_or_else(|| ApiError::not_found("no account in the path"))?;
+        let account = percent_decoded(raw).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_account",
+                "the account in the path is not valid percent-encoded UTF-8",
+            )
+        })?;
+        api::get_ledger_account(ledger, &account, &query(req)).await
     };
-    respond(result)
+    respond(result.await)
+}
+
+/// A path parameter as the client meant it: a REST API hands it over still percent-encoded
+/// (`fx%3AUSD` from a client that encodes `:`), where the local runtime's router decodes it.
+/// `None` for a malformed escape or bytes that are not UTF-8.
+fn percent_decoded(raw: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            // Two hex digits exactly (from_str_radix alone would take a sign).
+            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            }
+            out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decoded;
+
+    #[test]
+    fn path_parameters_are_percent_decoded() {
+        assert_eq!(percent_decoded("fx%3AUSD").as_deref(), Some("fx:USD"));
+        assert_eq!(percent_decoded("fees:EUR").as_deref(), Some("fees:EUR"));
+        assert_eq!(percent_decoded("acc%20%C3%A9").as_deref(), Some("acc é"));
+        for bad in ["%", "%4", "%ZZ", "%FF", "a%+1"] {
+            assert_eq!(percent_decoded(bad), None, "{bad:?}");
+        }
+    }
 }

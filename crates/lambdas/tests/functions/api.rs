@@ -346,6 +346,14 @@ async fn get_ledger_accounts() {
 
     let fees = json_of(&http::get_ledger_account(&ledger, &get("fees:USD", &[])).await);
     assert_eq!(fees["balances"][0]["transfers"], 2);
+    // A REST API passes the path parameter still percent-encoded.
+    let encoded = json_of(&http::get_ledger_account(&ledger, &get("fees%3AUSD", &[])).await);
+    assert_eq!(encoded, fees);
+    assert_error(
+        &http::get_ledger_account(&ledger, &get("fees%3", &[])).await,
+        400,
+        "invalid_account",
+    );
     let nobody = json_of(&http::get_ledger_account(&ledger, &get("ACC-9", &[])).await);
     assert_eq!(
         (nobody["balances"].clone(), nobody["transfers"].clone()),
