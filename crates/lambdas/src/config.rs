@@ -53,11 +53,6 @@ fn optional(name: &'static str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// A variable that may be unset (or empty).
-pub fn optional_var(name: &'static str) -> Option<String> {
-    optional(name)
-}
-
 /// A variable that must be set and non-empty.
 pub fn required(name: &'static str) -> Result<String, ConfigError> {
     optional(name).ok_or_else(|| error(name, "is not set"))

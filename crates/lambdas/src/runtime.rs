@@ -29,19 +29,13 @@ impl Function {
         }
     }
 
-    /// The payments store, with the ledger table when `EVENTPAY_LEDGER_TABLE` is set (only
-    /// post-ledger settles, so only it needs the variable).
     pub fn store(&self) -> Result<DynamoStore, ConfigError> {
         let client = aws_sdk_dynamodb::Client::new(&self.sdk);
-        let store = DynamoStore::new(client, config::required(config::TABLE)?)
-            .with_list_shards(config::list_shards()?);
-        Ok(match config::optional_var(config::LEDGER_TABLE) {
-            Some(ledger) => store.with_ledger_table(ledger),
-            None => store,
-        })
+        Ok(DynamoStore::new(client, config::required(config::TABLE)?)
+            .with_list_shards(config::list_shards()?))
     }
 
-    /// The payments store that settles: `EVENTPAY_LEDGER_TABLE` is required.
+    /// The payments store that settles (post-ledger): it also needs `EVENTPAY_LEDGER_TABLE`.
     pub fn settling_store(&self) -> Result<DynamoStore, ConfigError> {
         let ledger = config::required(config::LEDGER_TABLE)?;
         Ok(self.store()?.with_ledger_table(ledger))
@@ -54,10 +48,6 @@ impl Function {
             client,
             config::required(config::LEDGER_TABLE)?,
         ))
-    }
-
-    pub fn sdk(&self) -> &aws_config::SdkConfig {
-        &self.sdk
     }
 
     pub fn signer(&self) -> Result<KmsSigner, ConfigError> {
