@@ -23,13 +23,11 @@
 //! sum the balances ([`sum_balances`]) and merge the copies newest first. A party's account
 //! keeps one partition.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use std::collections::BTreeMap;
-
 use eventpay_core::{Balance, Currency, Decimal, ListShards, StoreError, Transfer, currency};
 use serde::{Deserialize, Serialize};
 
