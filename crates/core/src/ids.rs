@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
         #[serde(transparent)]
         pub struct $name(String);
 
@@ -46,6 +46,13 @@ macro_rules! string_id {
         impl AsRef<str> for $name {
             fn as_ref(&self) -> &str {
                 &self.0
+            }
+        }
+
+        /// Shown as the string it is (`"p-1"`), so messages read as they did with a `String`.
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&self.0, f)
             }
         }
 
@@ -116,6 +123,7 @@ mod tests {
         assert_eq!(back, id);
         assert_eq!(id, "p-1");
         assert_eq!(format!("{id}"), "p-1");
+        assert_eq!(format!("{id:?}"), "\"p-1\"");
         assert!(id.starts_with("p-"), "reads as a str");
         let map: std::collections::BTreeMap<AccountId, u8> = [(AccountId::new("fx:EUR"), 1)].into();
         assert_eq!(map.get("fx:EUR"), Some(&1));
