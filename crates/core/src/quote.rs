@@ -105,13 +105,13 @@ pub fn create_quote(
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuoteResponse {
     pub quote_id: String,
-    pub source_currency: String,
-    pub target_currency: String,
+    pub source_currency: Currency,
+    pub target_currency: Currency,
     pub amount: String,
     pub rate: String,
     pub fee: String,
     pub target_amount: String,
-    pub base_currency: String,
+    pub base_currency: Currency,
     pub base_amount: String,
     pub customer_tier: CustomerTier,
     /// RFC 3339, UTC (`Z`).
@@ -124,13 +124,13 @@ impl QuoteResponse {
         let t = &quote.terms;
         QuoteResponse {
             quote_id: t.quote_id.clone(),
-            source_currency: t.source_currency.to_string(),
-            target_currency: t.target_currency.to_string(),
+            source_currency: t.source_currency,
+            target_currency: t.target_currency,
             amount: format_amount(t.amount, t.source_currency),
             rate: t.rate.to_string(),
             fee: format_amount(t.fee, t.source_currency),
             target_amount: format_amount(t.target_amount, t.target_currency),
-            base_currency: t.base_currency.to_string(),
+            base_currency: t.base_currency,
             base_amount: format_amount(t.base_amount, t.base_currency),
             customer_tier: t.customer_tier,
             expires_at: rfc3339(quote.expires_at),
