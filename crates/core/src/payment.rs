@@ -422,6 +422,46 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_documents_fields_stand_where_they_always_did() {
+        // The quote's terms are one value in code but flattened in JSON: stored documents,
+        // stream images and API answers keep their shape.
+        let p = payment("USD", "EUR", "1000");
+        let json = serde_json::to_value(&p).unwrap();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys[..14],
+            [
+                "payment_id",
+                "status",
+                "quote_id",
+                "source_currency",
+                "target_currency",
+                "amount",
+                "rate",
+                "fee",
+                "target_amount",
+                "base_currency",
+                "base_amount",
+                "customer_tier",
+                "sender",
+                "beneficiary"
+            ]
+        );
+        assert_eq!(json["source_currency"], "USD");
+        assert_eq!(
+            json["beneficiary"]["account"],
+            "FR7630006000011234567890189"
+        );
+        let back: Payment = serde_json::from_value(json).unwrap();
+        assert_eq!(back, p);
+    }
+
+    #[test]
     fn transition_table() {
         use PaymentStatus::*;
         let legal = [
