@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::account::normalize_account;
 use crate::error::DomainError;
+use crate::ids::AccountId;
 use crate::ledger::{fees_account, fx_account};
 use crate::money::currencies;
 use crate::payment::{PaymentRequest, PaymentStatus, new_payment, request_fingerprint};
@@ -275,7 +276,7 @@ pub async fn post_payment<S: PaymentStore, K: QuoteSigner>(
         }
     }
     quote.check_not_expired(now)?;
-    let mut payment = new_payment(&req, &quote, payment_id, now)?;
+    let mut payment = new_payment(&req, &quote, payment_id.into(), now)?;
     // Carried by every record, message, event and task call of the payment (crate::trace).
     payment.trace_id = trace_id;
     accepted(store.create(&payment, key.as_deref(), &fingerprint).await?)
@@ -353,14 +354,15 @@ fn page_limit(raw: Option<&str>) -> Result<u32, ApiError> {
 
 /// The ledger account a path names: an internal one (`fx:<CCY>`, `fees:<CCY>` of a supported
 /// currency) as it is, any other in its canonical form, as payments store it.
-pub fn ledger_account(raw: &str) -> Result<String, ApiError> {
+pub fn ledger_account(raw: &str) -> Result<AccountId, ApiError> {
     let internal = currencies()
         .iter()
-        .flat_map(|c| [fx_account(c.code), fees_account(c.code)])
+        .flat_map(|c| [fx_account(*c), fees_account(*c)])
         .find(|a| a == raw);
     match internal {
         Some(account) => Ok(account),
         None => normalize_account("account", raw)
+            .map(AccountId::from)
             .map_err(|e| ApiError::bad_request("invalid_account", e.to_string())),
     }
 }

@@ -2,6 +2,7 @@
 //! plain JSON form the forwarder puts on the payments queue and the processor reads back; the
 //! derivation of its id, and the check that a record read from the queue is the change it says.
 
+use crate::ids::PaymentId;
 use crate::payment::Payment;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -17,7 +18,7 @@ pub struct ChangeRecord {
     /// The stream's sequence number: decimal digits, up to 40 on DynamoDB Streams (kept as text,
     /// since it does not fit a 64-bit integer).
     pub sequence_number: String,
-    pub payment_id: String,
+    pub payment_id: PaymentId,
     pub old_image: Option<Payment>,
     pub new_image: Payment,
 }
@@ -99,7 +100,7 @@ pub enum ChangeRefused {
     #[error("no payment {0} is in the table")]
     UnknownPayment(String),
     #[error("payment {payment_id} never was as its version {version} shows it")]
-    NotThePayment { payment_id: String, version: u64 },
+    NotThePayment { payment_id: PaymentId, version: u64 },
 }
 
 /// Checks a change record read from the queue against the table it claims to come from: its id
@@ -117,8 +118,8 @@ pub fn verify_change(
     let new = &record.new_image;
     if record.payment_id != new.payment_id {
         return Err(ChangeRefused::PaymentIdMismatch {
-            record: record.payment_id.clone(),
-            image: new.payment_id.clone(),
+            record: record.payment_id.to_string(),
+            image: new.payment_id.to_string(),
         });
     }
     let expected = change_event_id(table_id, &new.payment_id, new.version());
@@ -129,7 +130,7 @@ pub fn verify_change(
         });
     }
     check_kind(record)?;
-    let stored = stored.ok_or_else(|| ChangeRefused::UnknownPayment(new.payment_id.clone()))?;
+    let stored = stored.ok_or_else(|| ChangeRefused::UnknownPayment(new.payment_id.to_string()))?;
     for image in record.old_image.iter().chain([new]) {
         if !was_at_its_version(image, stored) {
             return Err(ChangeRefused::NotThePayment {
@@ -245,7 +246,7 @@ mod tests {
         );
         // A forged high value with a correctly derived id: not what the table holds.
         let mut big = created.clone();
-        big.base_amount = rust_decimal::Decimal::new(100_000_000, 2);
+        big.terms.base_amount = rust_decimal::Decimal::new(100_000_000, 2);
         let forged = ChangeRecord::of_change(TABLE, "1".into(), None, big);
         assert!(matches!(
             verify_change(&forged, TABLE, Some(&next)),

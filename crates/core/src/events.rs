@@ -83,20 +83,26 @@ pub fn event_for_change(old: Option<&Payment>, new: &Payment) -> Option<DomainEv
     if let Some(previous) = previous {
         detail.insert("previous_status".into(), json!(previous));
     }
-    detail.insert("amount".into(), json!(new.amount.to_string()));
-    detail.insert("source_currency".into(), json!(new.source_currency));
-    detail.insert("target_currency".into(), json!(new.target_currency));
-    detail.insert("target_amount".into(), json!(new.target_amount.to_string()));
+    detail.insert("amount".into(), json!(new.terms.amount.to_string()));
+    detail.insert("source_currency".into(), json!(new.terms.source_currency));
+    detail.insert("target_currency".into(), json!(new.terms.target_currency));
+    detail.insert(
+        "target_amount".into(),
+        json!(new.terms.target_amount.to_string()),
+    );
     // Amounts are at most 1e12, so the truncated units always fit in an i64.
     detail.insert(
         "amount_units".into(),
-        json!(new.amount.trunc().to_i64().unwrap_or(i64::MAX)),
+        json!(new.terms.amount.trunc().to_i64().unwrap_or(i64::MAX)),
     );
-    detail.insert("base_currency".into(), json!(new.base_currency));
-    detail.insert("base_amount".into(), json!(new.base_amount.to_string()));
+    detail.insert("base_currency".into(), json!(new.terms.base_currency));
+    detail.insert(
+        "base_amount".into(),
+        json!(new.terms.base_amount.to_string()),
+    );
     detail.insert(
         "base_amount_units".into(),
-        json!(new.base_amount.trunc().to_i64().unwrap_or(i64::MAX)),
+        json!(new.terms.base_amount.trunc().to_i64().unwrap_or(i64::MAX)),
     );
     if let Some(reason) = &new.reason {
         detail.insert("reason".into(), json!(reason));
@@ -166,7 +172,7 @@ mod tests {
             e.detail,
             json!({
                 "payment_id": "p-1", "status": "PENDING", "amount": "12345.67", "source_currency": "USD",
-                "target_currency": "EUR", "target_amount": p.target_amount.to_string(), "amount_units": 12345,
+                "target_currency": "EUR", "target_amount": p.terms.target_amount.to_string(), "amount_units": 12345,
                 "base_currency": "USD", "base_amount": "12345.67", "base_amount_units": 12345,
                 "occurred_at": "2026-11-01T12:00:00Z"
             })

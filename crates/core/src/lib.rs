@@ -18,7 +18,7 @@
 //!     customer_tier: None,
 //! };
 //! let quote = create_quote(&req, &rates, &PricingPolicy::default(), "q-1".into(), now, Duration::minutes(15))?;
-//! assert_eq!((quote.rate.to_string(), quote.fee.to_string()), ("0.912285".into(), "2.50".into()));
+//! assert_eq!((quote.terms.rate.to_string(), quote.terms.fee.to_string()), ("0.912285".into(), "2.50".into()));
 //!
 //! let key = SigningKey::new([42u8; 32])?;
 //! let token = sign_quote(&quote, &key);
@@ -44,6 +44,7 @@ pub mod api;
 pub mod change;
 pub mod error;
 pub mod events;
+pub mod ids;
 pub mod json;
 pub mod ledger;
 pub mod money;
@@ -63,6 +64,7 @@ pub use account::*;
 pub use change::*;
 pub use error::*;
 pub use events::*;
+pub use ids::{AccountId, PaymentId};
 pub use ledger::*;
 pub use money::*;
 pub use payment::*;

@@ -3,15 +3,14 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::account::normalize_account;
 use crate::error::DomainError;
+use crate::ids::{AccountId, PaymentId};
 use crate::ledger::Transfer;
-use crate::pricing::CustomerTier;
-use crate::quote::Quote;
+use crate::quote::{Quote, QuoteTerms};
 
 /// Longest name, account or reference, in characters.
 pub const MAX_FIELD_CHARS: usize = 140;
@@ -87,7 +86,7 @@ impl fmt::Display for PaymentStatus {
 #[serde(deny_unknown_fields)]
 pub struct Party {
     pub name: String,
-    pub account: String,
+    pub account: AccountId,
 }
 
 /// Body of `POST /payments`.
@@ -121,24 +120,14 @@ pub struct Settlement {
     pub posted_at: DateTime<Utc>,
 }
 
-/// A payment with the figures of its quote. Amounts are at their currency's minor-unit scale and
-/// serialize as decimal strings.
+/// A payment with the terms of its quote. Amounts are at their currency's minor-unit scale and
+/// serialize as decimal strings; in JSON the terms' fields stand in the payment's object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Payment {
-    pub payment_id: String,
+    pub payment_id: PaymentId,
     pub status: PaymentStatus,
-    pub quote_id: String,
-    pub source_currency: String,
-    pub target_currency: String,
-    pub amount: Decimal,
-    pub rate: Decimal,
-    pub fee: Decimal,
-    pub target_amount: Decimal,
-    /// The currency limits and pricing bands are expressed in (the rate table's base).
-    pub base_currency: String,
-    /// `amount` in `base_currency` at the mid-market rate, at its minor-unit scale.
-    pub base_amount: Decimal,
-    pub customer_tier: CustomerTier,
+    #[serde(flatten)]
+    pub terms: QuoteTerms,
     pub sender: Party,
     pub beneficiary: Party,
     pub reference: Option<String>,
@@ -188,7 +177,10 @@ fn check_party(role: &str, party: &Party) -> Result<Party, DomainError> {
     let account_field = format!("{role}.account");
     let account = check_text(&account_field, &party.account, true)?;
     let account = normalize_account(&account_field, &account)?;
-    Ok(Party { name, account })
+    Ok(Party {
+        name,
+        account: account.into(),
+    })
 }
 
 /// Builds a `PENDING` payment from a request and its verified quote. Names and accounts are
@@ -198,7 +190,7 @@ fn check_party(role: &str, party: &Party) -> Result<Party, DomainError> {
 pub fn new_payment(
     req: &PaymentRequest,
     quote: &Quote,
-    payment_id: String,
+    payment_id: PaymentId,
     now: DateTime<Utc>,
 ) -> Result<Payment, DomainError> {
     let sender = check_party("sender", &req.sender)?;
@@ -210,16 +202,7 @@ pub fn new_payment(
     Ok(Payment {
         payment_id,
         status: PaymentStatus::Pending,
-        quote_id: quote.quote_id.clone(),
-        source_currency: quote.source_currency.clone(),
-        target_currency: quote.target_currency.clone(),
-        amount: quote.amount,
-        rate: quote.rate,
-        fee: quote.fee,
-        target_amount: quote.target_amount,
-        base_currency: quote.base_currency.clone(),
-        base_amount: quote.base_amount,
-        customer_tier: quote.customer_tier,
+        terms: quote.terms.clone(),
         sender,
         beneficiary,
         reference,
@@ -439,6 +422,46 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_documents_fields_stand_where_they_always_did() {
+        // The quote's terms are one value in code but flattened in JSON: stored documents,
+        // stream images and API answers keep their shape.
+        let p = payment("USD", "EUR", "1000");
+        let json = serde_json::to_value(&p).unwrap();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys[..14],
+            [
+                "payment_id",
+                "status",
+                "quote_id",
+                "source_currency",
+                "target_currency",
+                "amount",
+                "rate",
+                "fee",
+                "target_amount",
+                "base_currency",
+                "base_amount",
+                "customer_tier",
+                "sender",
+                "beneficiary"
+            ]
+        );
+        assert_eq!(json["source_currency"], "USD");
+        assert_eq!(
+            json["beneficiary"]["account"],
+            "FR7630006000011234567890189"
+        );
+        let back: Payment = serde_json::from_value(json).unwrap();
+        assert_eq!(back, p);
+    }
+
+    #[test]
     fn transition_table() {
         use PaymentStatus::*;
         let legal = [
@@ -484,9 +507,9 @@ pub(crate) mod tests {
                 reason: None
             }]
         );
-        assert_eq!(p.amount.to_string(), "1000.00");
-        assert_eq!(p.target_amount.to_string(), "910.00");
-        assert_eq!(p.quote_id, "q-1");
+        assert_eq!(p.terms.amount.to_string(), "1000.00");
+        assert_eq!(p.terms.target_amount.to_string(), "910.00");
+        assert_eq!(p.terms.quote_id, "q-1");
         let json = serde_json::to_value(&p).unwrap();
         assert_eq!(json["status"], "PENDING");
         assert_eq!(json["amount"], "1000.00");
@@ -508,13 +531,13 @@ pub(crate) mod tests {
         let err = check(&|r| r.sender.name = "   ".into()).unwrap_err();
         assert_eq!(err, DomainError::field("sender.name", "must not be empty"));
         assert_eq!(err.to_string(), "invalid sender.name: must not be empty");
-        let err = check(&|r| r.beneficiary.account = "x".repeat(141)).unwrap_err();
+        let err = check(&|r| r.beneficiary.account = "x".repeat(141).into()).unwrap_err();
         assert!(
             err.to_string()
                 .contains("beneficiary.account: is 141 characters"),
             "{err}"
         );
-        assert!(check(&|r| r.beneficiary.account = "é".repeat(140)).is_ok());
+        assert!(check(&|r| r.beneficiary.account = "é".repeat(140).into()).is_ok());
         assert!(check(&|r| r.reference = Some("r".repeat(141))).is_err());
         assert!(check(&|r| r.sender.name = "a\u{0}b".into()).is_err());
         let err = check(&|r| r.beneficiary.account = "fx:USD".into()).unwrap_err();

@@ -1,6 +1,7 @@
 //! Ports: what storage and notification adapters implement (the local SQLite runtime; DynamoDB
 //! and SNS on AWS). Native `async fn` in traits, used generically (no `dyn`).
 
+use crate::ids::AccountId;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -193,7 +194,7 @@ pub trait PaymentStore: Send + Sync {
 /// transfers (either side), newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccountPage {
-    pub account: String,
+    pub account: AccountId,
     pub balances: Vec<Balance>,
     pub transfers: Vec<Transfer>,
     pub next_cursor: Option<String>,

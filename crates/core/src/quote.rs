@@ -20,36 +20,36 @@ pub struct QuoteRequest {
     pub customer_tier: Option<CustomerTier>,
 }
 
-/// A priced offer. Amounts are at their currency's minor-unit scale, `rate` has 6 decimals.
+/// The priced terms of a quote, which a payment made from it carries unchanged: amounts are at
+/// their currency's minor-unit scale, `rate` has 6 decimals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Quote {
+pub struct QuoteTerms {
     pub quote_id: String,
-    pub source_currency: String,
-    pub target_currency: String,
+    pub source_currency: Currency,
+    pub target_currency: Currency,
     pub amount: Decimal,
     pub rate: Decimal,
     pub fee: Decimal,
     pub target_amount: Decimal,
     /// The rate table's base currency: limits and pricing bands are expressed in it.
-    pub base_currency: String,
+    pub base_currency: Currency,
     /// `amount` in `base_currency` at the mid-market rate (what chose the pricing band and what
     /// the per-payment limit is compared with).
     pub base_amount: Decimal,
     pub customer_tier: CustomerTier,
+}
+
+/// A priced offer: its terms and how long they hold. In JSON (the signed token's payload) the
+/// terms' fields stand beside `created_at` and `expires_at`, as one object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quote {
+    #[serde(flatten)]
+    pub terms: QuoteTerms,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
 
 impl Quote {
-    pub fn source(&self) -> Result<Currency, DomainError> {
-        currency(&self.source_currency)
-    }
-
-    pub fn target(&self) -> Result<Currency, DomainError> {
-        currency(&self.target_currency)
-    }
-
     /// A quote is expired from `expires_at` on (`now >= expires_at`).
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
         now >= self.expires_at
@@ -84,16 +84,18 @@ pub fn create_quote(
     let tier = req.customer_tier.unwrap_or_default();
     let pricing = price(rates, policy, source, target, amount, tier)?;
     Ok(Quote {
-        quote_id,
-        source_currency: source.code.to_string(),
-        target_currency: target.code.to_string(),
-        amount,
-        rate: pricing.rate,
-        fee: pricing.fee,
-        target_amount: pricing.target_amount,
-        base_currency: rates.base_currency()?.code.to_string(),
-        base_amount: pricing.base_amount,
-        customer_tier: tier,
+        terms: QuoteTerms {
+            quote_id,
+            source_currency: source,
+            target_currency: target,
+            amount,
+            rate: pricing.rate,
+            fee: pricing.fee,
+            target_amount: pricing.target_amount,
+            base_currency: rates.base_currency()?,
+            base_amount: pricing.base_amount,
+            customer_tier: tier,
+        },
         created_at: now,
         expires_at: now + ttl,
     })
@@ -103,13 +105,13 @@ pub fn create_quote(
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuoteResponse {
     pub quote_id: String,
-    pub source_currency: String,
-    pub target_currency: String,
+    pub source_currency: Currency,
+    pub target_currency: Currency,
     pub amount: String,
     pub rate: String,
     pub fee: String,
     pub target_amount: String,
-    pub base_currency: String,
+    pub base_currency: Currency,
     pub base_amount: String,
     pub customer_tier: CustomerTier,
     /// RFC 3339, UTC (`Z`).
@@ -119,21 +121,18 @@ pub struct QuoteResponse {
 
 impl QuoteResponse {
     pub fn new(quote: &Quote, token: String) -> Self {
-        let fmt = |value: Decimal, code: &str| match currency(code) {
-            Ok(c) => format_amount(value, c),
-            Err(_) => value.to_string(),
-        };
+        let t = &quote.terms;
         QuoteResponse {
-            quote_id: quote.quote_id.clone(),
-            source_currency: quote.source_currency.clone(),
-            target_currency: quote.target_currency.clone(),
-            amount: fmt(quote.amount, &quote.source_currency),
-            rate: quote.rate.to_string(),
-            fee: fmt(quote.fee, &quote.source_currency),
-            target_amount: fmt(quote.target_amount, &quote.target_currency),
-            base_currency: quote.base_currency.clone(),
-            base_amount: fmt(quote.base_amount, &quote.base_currency),
-            customer_tier: quote.customer_tier,
+            quote_id: t.quote_id.clone(),
+            source_currency: t.source_currency,
+            target_currency: t.target_currency,
+            amount: format_amount(t.amount, t.source_currency),
+            rate: t.rate.to_string(),
+            fee: format_amount(t.fee, t.source_currency),
+            target_amount: format_amount(t.target_amount, t.target_currency),
+            base_currency: t.base_currency,
+            base_amount: format_amount(t.base_amount, t.base_currency),
+            customer_tier: t.customer_tier,
             expires_at: rfc3339(quote.expires_at),
             token,
         }
@@ -181,11 +180,11 @@ pub(crate) mod tests {
     #[test]
     fn creates_a_priced_quote() {
         let q = quote("USD", "EUR", "1000");
-        assert_eq!(q.amount.to_string(), "1000.00");
-        assert_eq!(q.rate.to_string(), "0.912285");
-        assert_eq!(q.fee.to_string(), "2.50");
-        assert_eq!(q.target_amount.to_string(), "910.00");
-        assert_eq!(q.customer_tier, CustomerTier::Standard);
+        assert_eq!(q.terms.amount.to_string(), "1000.00");
+        assert_eq!(q.terms.rate.to_string(), "0.912285");
+        assert_eq!(q.terms.fee.to_string(), "2.50");
+        assert_eq!(q.terms.target_amount.to_string(), "910.00");
+        assert_eq!(q.terms.customer_tier, CustomerTier::Standard);
         assert_eq!(q.expires_at - q.created_at, chrono::Duration::minutes(15));
     }
 
@@ -252,6 +251,6 @@ pub(crate) mod tests {
         assert_eq!(json["created_at"], "2026-11-01T12:00:00Z");
         let back: Quote = serde_json::from_value(json).unwrap();
         assert_eq!(back, q);
-        assert_eq!(back.amount.scale(), 2);
+        assert_eq!(back.terms.amount.scale(), 2);
     }
 }

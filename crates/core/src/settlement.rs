@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::account::canonical_account;
-use crate::money::{currency, format_amount};
+use crate::money::{Currency, format_amount};
 use crate::payment::Payment;
 
 /// Settlement rules.
@@ -55,29 +55,29 @@ impl SettlementPolicy {
     }
 }
 
-fn shown_amount(value: Decimal, code: &str) -> String {
-    match currency(code) {
-        Ok(c) => format_amount(value, c),
-        Err(_) => value.to_string(),
-    }
+fn shown_amount(value: Decimal, currency: Currency) -> String {
+    format_amount(value, currency)
 }
 
 /// Rejects a payment whose base amount is above the per-payment limit, then one to a blocked
 /// beneficiary account; approves anything else.
 pub fn decide(payment: &Payment, policy: &SettlementPolicy) -> Decision {
-    if payment.base_amount > policy.per_payment_limit {
-        let amount = shown_amount(payment.amount, &payment.source_currency);
-        let base = &payment.base_currency;
-        let in_base = if *base == payment.source_currency {
+    if payment.terms.base_amount > policy.per_payment_limit {
+        let amount = shown_amount(payment.terms.amount, payment.terms.source_currency);
+        let base = &payment.terms.base_currency;
+        let in_base = if *base == payment.terms.source_currency {
             String::new()
         } else {
-            format!(" ({} {base})", shown_amount(payment.base_amount, base))
+            format!(
+                " ({} {base})",
+                shown_amount(payment.terms.base_amount, *base)
+            )
         };
         return Decision::Rejected {
             reason: format!(
                 "amount {amount} {}{in_base} exceeds the per-payment limit of {} {base}",
-                payment.source_currency,
-                shown_amount(policy.per_payment_limit, base)
+                payment.terms.source_currency,
+                shown_amount(policy.per_payment_limit, *base)
             ),
         };
     }
@@ -121,7 +121,7 @@ mod tests {
         let policy = SettlementPolicy::default();
         // 6,000,000 JPY is about 39,638 USD: under the 50,000.00 USD limit.
         let p = payment("JPY", "USD", "6000000");
-        assert_eq!(p.base_amount.to_string(), "39637.97");
+        assert_eq!(p.terms.base_amount.to_string(), "39637.97");
         assert_eq!(decide(&p, &policy), Decision::Approved);
         // 7,568,500 JPY is exactly 50,000.00 USD at 151.37; one yen more is over.
         assert_eq!(

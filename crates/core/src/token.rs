@@ -202,7 +202,7 @@ mod tests {
 
         // A well-formed token for a better deal, with the original signature: forged.
         let mut better = q.clone();
-        better.target_amount *= rust_decimal::Decimal::TEN;
+        better.terms.target_amount *= rust_decimal::Decimal::TEN;
         let (_, mac, _) = split_token(&token).unwrap();
         let tampered = assemble_token(&token_signing_input(&better), &mac);
         assert_eq!(

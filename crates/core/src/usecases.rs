@@ -1,6 +1,7 @@
 //! The settlement workflow's task bodies, shared by the local runtime's task handlers and the AWS
 //! Lambda functions. Each is idempotent: a retried or repeated task changes nothing twice.
 
+use crate::ids::PaymentId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +17,7 @@ pub const MAX_WRITE_ATTEMPTS: usize = 5;
 /// Input of the update-status task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusUpdate {
-    pub payment_id: String,
+    pub payment_id: PaymentId,
     pub status: PaymentStatus,
     #[serde(default)]
     pub reason: Option<String>,
@@ -26,7 +27,7 @@ pub struct StatusUpdate {
 /// changed it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusResult {
-    pub payment_id: String,
+    pub payment_id: PaymentId,
     pub status: PaymentStatus,
     pub applied: bool,
 }
@@ -34,7 +35,7 @@ pub struct StatusResult {
 /// Output of the post-ledger task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LedgerResult {
-    pub payment_id: String,
+    pub payment_id: PaymentId,
     /// How many transfers the settlement posted.
     pub transfers: usize,
     /// The payment's status afterwards: `SETTLED`.
@@ -113,7 +114,7 @@ pub async fn post_ledger<S: PaymentStore>(
     now: DateTime<Utc>,
 ) -> Result<LedgerResult, StoreError> {
     let result = |transfers, status, applied| LedgerResult {
-        payment_id: payment_id.to_string(),
+        payment_id: payment_id.into(),
         transfers,
         status,
         applied,
@@ -177,8 +178,8 @@ mod tests {
     /// condition is checked: a concurrent writer.
     #[derive(Default)]
     struct MemStore {
-        payments: Mutex<BTreeMap<String, Payment>>,
-        keys: Mutex<BTreeMap<String, (String, String)>>,
+        payments: Mutex<BTreeMap<PaymentId, Payment>>,
+        keys: Mutex<BTreeMap<String, (PaymentId, String)>>,
         interfere: Mutex<Vec<Interference>>,
         replaces: Mutex<usize>,
         backend_down: Mutex<bool>,
@@ -221,11 +222,11 @@ mod tests {
                 .lock()
                 .unwrap()
                 .values()
-                .find(|p| p.quote_id == payment.quote_id)
+                .find(|p| p.terms.quote_id == payment.terms.quote_id)
             {
                 return Err(StoreError::QuoteAlreadyUsed {
-                    quote_id: used.quote_id.clone(),
-                    payment_id: used.payment_id.clone(),
+                    quote_id: used.terms.quote_id.clone(),
+                    payment_id: used.payment_id.to_string(),
                 });
             }
             if let Some(key) = key {
@@ -289,7 +290,7 @@ mod tests {
             let mut payments = self.payments.lock().unwrap();
             let stored = payments
                 .get_mut(&expected.payment_id)
-                .ok_or_else(|| StoreError::NotFound(expected.payment_id.clone()))?;
+                .ok_or_else(|| StoreError::NotFound(expected.payment_id.to_string()))?;
             if let Some(mut f) = self.interfere.lock().unwrap().pop() {
                 f(stored);
             }
@@ -680,8 +681,8 @@ mod tests {
             assert_eq!(
                 block_on(store.create(&second, key, "fp")),
                 Err(StoreError::QuoteAlreadyUsed {
-                    quote_id: p.quote_id.clone(),
-                    payment_id: p.payment_id.clone()
+                    quote_id: p.terms.quote_id.clone(),
+                    payment_id: p.payment_id.to_string()
                 })
             );
         }

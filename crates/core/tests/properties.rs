@@ -153,16 +153,16 @@ proptest! {
     #[test]
     fn every_priced_figure_is_at_its_scale(req in quote_request()) {
         if let Some(q) = try_quote(&req, 900) {
-            let (s, t) = (currency(&q.source_currency).unwrap(), currency(&q.target_currency).unwrap());
-            prop_assert_eq!(q.amount.scale(), s.minor_units);
-            prop_assert_eq!(q.fee.scale(), s.minor_units);
-            prop_assert_eq!(q.target_amount.scale(), t.minor_units);
-            prop_assert_eq!(q.rate.scale(), 6);
-            prop_assert!(q.fee >= rust_decimal::Decimal::ZERO && q.fee < q.amount);
-            prop_assert!(q.target_amount > rust_decimal::Decimal::ZERO);
+            let (s, t) = (q.terms.source_currency, q.terms.target_currency);
+            prop_assert_eq!(q.terms.amount.scale(), s.minor_units);
+            prop_assert_eq!(q.terms.fee.scale(), s.minor_units);
+            prop_assert_eq!(q.terms.target_amount.scale(), t.minor_units);
+            prop_assert_eq!(q.terms.rate.scale(), 6);
+            prop_assert!(q.terms.fee >= rust_decimal::Decimal::ZERO && q.terms.fee < q.terms.amount);
+            prop_assert!(q.terms.target_amount > rust_decimal::Decimal::ZERO);
             let json = serde_json::to_value(&q).unwrap();
-            prop_assert_eq!(json["amount"].as_str().unwrap(), format_amount(q.amount, s));
-            prop_assert_eq!(json["target_amount"].as_str().unwrap(), format_amount(q.target_amount, t));
+            prop_assert_eq!(json["amount"].as_str().unwrap(), format_amount(q.terms.amount, s));
+            prop_assert_eq!(json["target_amount"].as_str().unwrap(), format_amount(q.terms.target_amount, t));
         }
     }
 
@@ -223,17 +223,17 @@ proptest! {
         if let Some(q) = try_quote(&req, 900) {
             let rates = rates();
             let base = rates.base_currency().unwrap();
-            let s = currency(&q.source_currency).unwrap();
-            prop_assert_eq!(&q.base_currency, base.code);
-            prop_assert_eq!(q.base_amount.scale(), base.minor_units);
-            let exact = q.amount * rates.mid_rate(s, base).unwrap();
-            prop_assert!((q.base_amount - exact).abs() <= rust_decimal::Decimal::new(5, base.minor_units + 1) + rust_decimal::Decimal::new(1, 20));
+            let s = q.terms.source_currency;
+            prop_assert_eq!(q.terms.base_currency, base);
+            prop_assert_eq!(q.terms.base_amount.scale(), base.minor_units);
+            let exact = q.terms.amount * rates.mid_rate(s, base).unwrap();
+            prop_assert!((q.terms.base_amount - exact).abs() <= rust_decimal::Decimal::new(5, base.minor_units + 1) + rust_decimal::Decimal::new(1, 20));
             // The payment carries it, and the limit compares it whatever the source currency.
             let p = payment_for(&q);
-            prop_assert_eq!(p.base_amount, q.base_amount);
-            let policy = SettlementPolicy { per_payment_limit: q.base_amount, ..Default::default() };
+            prop_assert_eq!(p.terms.base_amount, q.terms.base_amount);
+            let policy = SettlementPolicy { per_payment_limit: q.terms.base_amount, ..Default::default() };
             prop_assert_eq!(decide(&p, &policy), Decision::Approved);
-            let tighter = SettlementPolicy { per_payment_limit: q.base_amount - rust_decimal::Decimal::new(1, base.minor_units), ..Default::default() };
+            let tighter = SettlementPolicy { per_payment_limit: q.terms.base_amount - rust_decimal::Decimal::new(1, base.minor_units), ..Default::default() };
             prop_assert!(!decide(&p, &tighter).is_approved());
         }
     }
@@ -359,10 +359,10 @@ proptest! {
                 *per_currency.entry(*c).or_insert(Decimal::ZERO) += change.net();
             }
             prop_assert!(per_currency.values().all(|v| v.is_zero()), "{:?}", per_currency);
-            let src = currency(&p.source_currency).unwrap();
-            let tgt = currency(&p.target_currency).unwrap();
-            prop_assert_eq!(changes[&(p.sender.account.clone(), src)].debits, p.amount);
-            prop_assert_eq!(changes[&(p.beneficiary.account.clone(), tgt)].credits, p.target_amount);
+            let src = p.terms.source_currency;
+            let tgt = p.terms.target_currency;
+            prop_assert_eq!(changes[&(p.sender.account.clone(), src)].debits, p.terms.amount);
+            prop_assert_eq!(changes[&(p.beneficiary.account.clone(), tgt)].credits, p.terms.target_amount);
         }
     }
 
@@ -379,7 +379,7 @@ proptest! {
         for (i, req) in quotes.iter().enumerate() {
             if let Some(q) = try_quote(req, 900) {
                 let mut p = payment_for(&q);
-                p.payment_id = format!("p-{i}");
+                p.payment_id = format!("p-{i}").into();
                 book.insert(p.clone());
                 ids.push(p.payment_id);
             }

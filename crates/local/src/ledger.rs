@@ -66,9 +66,9 @@ pub(crate) fn post(tx: &Transaction<'_>, transfers: &[Transfer]) -> Result<(), L
             )?
             .execute(params![
                 t.id,
-                t.payment_id,
-                t.debit_account,
-                t.credit_account,
+                t.payment_id.as_str(),
+                t.debit_account.as_str(),
+                t.credit_account.as_str(),
                 t.amount.to_string(),
                 t.currency.code,
                 serde_json::to_value(t.posted_at)?.as_str().unwrap_or_default(),
@@ -81,14 +81,14 @@ pub(crate) fn post(tx: &Transaction<'_>, transfers: &[Transfer]) -> Result<(), L
     }
     for ((account, currency), change) in balance_changes(transfers) {
         let mut balance = read_balance(tx, &account, currency)?
-            .unwrap_or_else(|| Balance::zero(&account, currency));
+            .unwrap_or_else(|| Balance::zero(account.clone(), currency));
         balance.apply(&change);
         tx.prepare_cached(
             "INSERT OR REPLACE INTO balances (account, currency, debits, credits, balance, transfers)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
         .execute(params![
-            account,
+            account.as_str(),
             currency.code,
             balance.debits.to_string(),
             balance.credits.to_string(),
@@ -124,7 +124,7 @@ fn to_balance(
         credits: decimal(&what, &credits)?,
         balance: decimal(&what, &balance)?,
         transfers: u64::try_from(transfers).map_err(|e| corrupt(&what, e))?,
-        account,
+        account: account.into(),
     })
 }
 
@@ -181,9 +181,9 @@ fn to_transfer(
             .map_err(|e| corrupt(&what, e))?
             .with_timezone(&chrono::Utc),
         id,
-        payment_id,
-        debit_account,
-        credit_account,
+        payment_id: payment_id.into(),
+        debit_account: debit_account.into(),
+        credit_account: credit_account.into(),
     })
 }
 
@@ -232,7 +232,7 @@ pub fn account_page(
         last_seq = Some(seq);
     }
     Ok(AccountPage {
-        account: account.to_string(),
+        account: account.into(),
         balances,
         transfers,
         next_cursor: last_seq.filter(|_| more).map(encode_cursor),

@@ -239,7 +239,7 @@ fn deliveries(
 ) -> Result<(Vec<Delivery>, crate::trace::Delivered), LocalError> {
     let event = eventpay_core::event_for_change(record.old_image.as_ref(), &record.new_image);
     let mut hop = crate::trace::Delivered {
-        payment_id: record.payment_id.clone(),
+        payment_id: record.payment_id.to_string(),
         message_id: msg.message_id.clone(),
         receive_count: msg.receive_count,
         received_at,

@@ -201,7 +201,7 @@ impl SqliteStore {
                     .prepare_cached(
                         "SELECT body FROM payments WHERE payment_id = ?1 AND status = ?2 AND json_extract(body, '$.updated_at') = ?3",
                     )?
-                    .query_row(params![new.payment_id, expected_status, expected_updated], |r| r.get(0))
+                    .query_row(params![new.payment_id.as_str(), expected_status, expected_updated], |r| r.get(0))
                     .optional()?;
                 let Some(old) = old else {
                     return Err(StoreError::Conflict(format!(
@@ -212,7 +212,7 @@ impl SqliteStore {
                 };
                 let body = serde_json::to_string(&new)?;
                 tx.prepare_cached("UPDATE payments SET status = ?1, body = ?2 WHERE payment_id = ?3")?
-                    .execute(params![new.status.to_string(), body, new.payment_id])?;
+                    .execute(params![new.status.to_string(), body, new.payment_id.as_str()])?;
                 crate::ledger::post(tx, &transfers)?;
                 append_change(tx, ChangeKind::Modify, Some(&old), &new, &body)?;
                 Ok(())
@@ -242,7 +242,10 @@ pub fn for_each_payment(
 /// migration that changes how the document spells what it already said, not what happened.
 pub(crate) fn rewrite_body(tx: &Transaction<'_>, payment: &Payment) -> Result<(), LocalError> {
     tx.prepare_cached("UPDATE payments SET body = ?1 WHERE payment_id = ?2")?
-        .execute(params![serde_json::to_string(payment)?, payment.payment_id])?;
+        .execute(params![
+            serde_json::to_string(payment)?,
+            payment.payment_id.as_str()
+        ])?;
     Ok(())
 }
 
@@ -275,13 +278,13 @@ impl PaymentStore for SqliteStore {
                 let used: Option<String> = tx
                     .query_row(
                         "SELECT payment_id FROM payments WHERE quote_id = ?1",
-                        params![payment.quote_id],
+                        params![payment.terms.quote_id],
                         |r| r.get(0),
                     )
                     .optional()?;
                 if let Some(payment_id) = used {
                     return Err(StoreError::QuoteAlreadyUsed {
-                        quote_id: payment.quote_id.clone(),
+                        quote_id: payment.terms.quote_id.clone(),
                         payment_id,
                     }
                     .into());
@@ -290,7 +293,7 @@ impl PaymentStore for SqliteStore {
                 tx.prepare_cached(
                     "INSERT INTO payments (payment_id, idempotency_key, fingerprint, quote_id, status, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?
-                .execute(params![payment.payment_id, key, fingerprint, payment.quote_id, payment.status.to_string(), body])?;
+                .execute(params![payment.payment_id.as_str(), key, fingerprint, payment.terms.quote_id, payment.status.to_string(), body])?;
                 crate::trace::request(tx, &payment.payment_id, request.as_ref())?;
                 append_change(tx, ChangeKind::Insert, None, &payment, &body)?;
                 Ok(CreateOutcome::Created(payment))

@@ -198,7 +198,7 @@ impl Sweeper {
     /// FAILED with `reason` (unless it became final meanwhile), then the failure notification.
     async fn mark_failed(&self, payment_id: &str, reason: &str) -> String {
         let update = StatusUpdate {
-            payment_id: payment_id.to_owned(),
+            payment_id: payment_id.into(),
             status: PaymentStatus::Failed,
             reason: Some(reason.to_owned()),
         };

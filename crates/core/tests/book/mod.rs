@@ -23,9 +23,9 @@ pub fn run<F: Future>(future: F) -> F::Output {
 
 #[derive(Default)]
 struct State {
-    payments: BTreeMap<String, Payment>,
+    payments: BTreeMap<PaymentId, Payment>,
     transfers: BTreeMap<String, Transfer>,
-    balances: BTreeMap<(String, Currency), Balance>,
+    balances: BTreeMap<(AccountId, Currency), Balance>,
     /// 0: none; 1: the next write crashes before it lands; 2: it lands, then the caller crashes.
     fault: u8,
 }
@@ -75,7 +75,7 @@ fn check(s: &State, expected: &Payment) -> Result<(), StoreError> {
     match s.payments.get(&expected.payment_id) {
         Some(p) if p.status == expected.status && p.updated_at == expected.updated_at => Ok(()),
         Some(_) => Err(StoreError::Conflict("changed".into())),
-        None => Err(StoreError::NotFound(expected.payment_id.clone())),
+        None => Err(StoreError::NotFound(expected.payment_id.to_string())),
     }
 }
 
