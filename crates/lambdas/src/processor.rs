@@ -62,7 +62,7 @@ pub async fn process(
                 tracing::info!(
                     message_id = %id,
                     payment_id = %record.payment_id,
-                    trace_id = record.new_image.trace_id.as_ref().map(|t| t.as_str()).unwrap_or_default(),
+                    trace_id = %record.new_image.trace(),
                     detail_type = ?domain_event.detail_type,
                     "change published"
                 );
