@@ -7,6 +7,9 @@
 //! | `stream-forwarder` | DynamoDB stream batch | [`stream::forward`] |
 //! | `processor` | SQS batch (`ReportBatchItemFailures`) | [`processor::process`] |
 //! | `update-status`, `validate`, `post-ledger` | Step Functions task input | [`tasks`] over the core's use cases |
+//!
+//! Each one's work for a payment runs in the payment's trace ([`xray`]): its log lines name
+//! `trace_id`, and its X-Ray segment is annotated with it.
 
 pub mod config;
 pub mod http;
@@ -15,3 +18,4 @@ pub mod processor;
 pub mod runtime;
 pub mod stream;
 pub mod tasks;
+pub mod xray;

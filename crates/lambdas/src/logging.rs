@@ -1,6 +1,8 @@
 //! JSON logs through `tracing`: one object per line with the Lambda request id (the runtime's
-//! span carries `requestId`). The level comes from `RUST_LOG`, else `AWS_LAMBDA_LOG_LEVEL`, else
-//! `info`.
+//! span carries `requestId`) and, in a payment's work, its trace id (the span of
+//! [`crate::xray::traced`] carries `trace_id`). `span` is the innermost span, `spans` all of
+//! them, so a line in a payment's work names both. The level comes from `RUST_LOG`, else
+//! `AWS_LAMBDA_LOG_LEVEL`, else `info`.
 
 use tracing_subscriber::EnvFilter;
 
@@ -14,7 +16,7 @@ pub fn init() {
         .json()
         .with_env_filter(filter)
         .with_current_span(true)
-        .with_span_list(false)
+        .with_span_list(true)
         .with_target(false)
         .without_time()
         .try_init();
