@@ -1,5 +1,7 @@
 //! eventpay's AWS Lambda functions. Each `src/bin/*.rs` only reads its configuration and starts
-//! the runtime; the handlers live here so tests call them in-process with realistic events:
+//! the runtime; each one's work for a payment runs in the payment's trace ([`xray`]: log lines
+//! name `trace_id`, the X-Ray segment is annotated with it); the handlers live here so tests
+//! call them in-process with realistic events:
 //!
 //! | function | event | handler |
 //! | --- | --- | --- |
@@ -7,9 +9,6 @@
 //! | `stream-forwarder` | DynamoDB stream batch | [`stream::forward`] |
 //! | `processor` | SQS batch (`ReportBatchItemFailures`) | [`processor::process`] |
 //! | `update-status`, `validate`, `post-ledger` | Step Functions task input | [`tasks`] over the core's use cases |
-//!
-//! Each one's work for a payment runs in the payment's trace ([`xray`]): its log lines name
-//! `trace_id`, and its X-Ray segment is annotated with it.
 
 pub mod config;
 pub mod http;
