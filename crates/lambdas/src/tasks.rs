@@ -33,11 +33,16 @@ async fn run<S: PaymentStore>(
     // The workflow passes the payment's trace id to every task: the call's log lines and its
     // X-Ray segment name it.
     let trace = task_trace_id(&event);
-    crate::xray::traced(
-        task.name(),
-        trace,
-        run_task(task, store, policy, event, Utc::now()),
-    )
+    crate::xray::traced(task.name(), trace, async {
+        let result = run_task(task, store, policy, event, Utc::now()).await;
+        match &result {
+            Ok(_) => tracing::info!(task = task.name(), "task done"),
+            Err(f) => {
+                tracing::warn!(task = task.name(), error = f.name(), cause = %f.cause, "task failed")
+            }
+        }
+        result
+    })
     .await
     .map_err(TaskError)
 }

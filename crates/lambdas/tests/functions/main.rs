@@ -7,3 +7,4 @@ mod pipeline;
 mod processor;
 mod stream;
 mod tasks;
+mod trace;
