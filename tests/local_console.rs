@@ -117,7 +117,7 @@ fn timeline_is_complete_ordered_and_survives_a_restart() {
         "rule settlement matched → settlement-workflow",
         "state MarkProcessing",
         "state PostLedger",
-        "ledger write: 5 entries, balanced per currency",
+        "ledger write: 3 transfers, balanced per currency",
         "state NotifyOutcome: notification published",
     ] {
         assert!(titles.contains(&want), "{want:?} missing from {titles:#?}");

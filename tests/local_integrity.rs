@@ -186,7 +186,8 @@ fn a_payment_without_an_execution_is_published_again_and_settles() {
         "SETTLED"
     );
     assert!(s.interrupt().success());
-    // While stopped: the payment back to PENDING and its execution gone, nothing in flight.
+    // While stopped: the payment back to PENDING (its ledger posting undone: it is the only one)
+    // and its execution gone, nothing in flight.
     sql(
         dir.path(),
         &format!(
@@ -195,6 +196,7 @@ fn a_payment_without_an_execution_is_published_again_and_settles() {
                                  '$.status', 'PENDING', '$.settlement', json('null'),
                                  '$.updated_at', json_extract(body, '$.created_at'))
              WHERE payment_id = '{id}';
+             DELETE FROM transfers; DELETE FROM balances;
              DELETE FROM history; DELETE FROM executions;"
         ),
     );

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::account::normalize_account;
-use crate::error::{DomainError, error_body};
+use crate::error::DomainError;
 use crate::ledger::{fees_account, fx_account};
 use crate::money::currencies;
 use crate::payment::{PaymentRequest, PaymentStatus, new_payment, request_fingerprint};
@@ -27,6 +27,41 @@ pub const DEFAULT_PAGE: u32 = 50;
 pub const MAX_PAGE: u32 = 100;
 /// Request bodies above this size are refused with 413 (API Gateway allows more; we need less).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The HTTP status of every error code the domain and the stores answer with: the one place
+/// errors map to HTTP. A code not listed is a 500.
+const STATUS_OF_CODE: &[(&str, u16)] = &[
+    ("quote_token_malformed", 400),
+    ("not_found", 404),
+    ("illegal_transition", 409),
+    ("idempotency_conflict", 409),
+    ("idempotency_key_in_use", 409),
+    ("quote_already_used", 409),
+    ("conflict", 409),
+    ("unknown_currency", 422),
+    ("invalid_amount", 422),
+    ("same_currency", 422),
+    ("invalid_field", 422),
+    ("quote_token_invalid", 422),
+    ("quote_expired", 422),
+    ("ledger_unbalanced", 500),
+    ("invalid_rates", 500),
+    ("internal", 500),
+    ("unavailable", 503),
+];
+
+/// The HTTP status an error code answers with ([`STATUS_OF_CODE`]).
+pub fn http_status(code: &str) -> u16 {
+    STATUS_OF_CODE
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or(500, |(_, status)| *status)
+}
+
+/// `{"error": {"code": code, "message": message}}` — the error shape of every HTTP response.
+pub fn error_body(code: &str, message: &str) -> Value {
+    json!({ "error": { "code": code, "message": message } })
+}
 
 /// An error answer: HTTP status, stable code, human message.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -69,7 +104,7 @@ impl ApiError {
 
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
-        ApiError::new(e.http_status(), e.code(), e.to_string())
+        ApiError::new(http_status(e.code()), e.code(), e.to_string())
     }
 }
 
@@ -77,7 +112,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Domain(d) => d.into(),
-            other => ApiError::new(other.http_status(), other.code(), other.to_string()),
+            other => ApiError::new(http_status(other.code()), other.code(), other.to_string()),
         }
     }
 }
@@ -348,6 +383,58 @@ pub async fn get_ledger_account<L: Ledger>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_error_code_has_its_status() {
+        use crate::payment::PaymentStatus;
+        let domain = [
+            (DomainError::TokenMalformed, 400),
+            (
+                DomainError::IllegalTransition {
+                    from: PaymentStatus::Settled,
+                    to: PaymentStatus::Pending,
+                },
+                409,
+            ),
+            (DomainError::UnknownCurrency("XYZ".into()), 422),
+            (DomainError::InvalidAmount("x".into()), 422),
+            (DomainError::SameCurrency, 422),
+            (DomainError::TokenForged, 422),
+            (DomainError::TokenExpired, 422),
+            (DomainError::Unbalanced("x".into()), 500),
+            (DomainError::InvalidRates("x".into()), 500),
+        ];
+        for (e, status) in domain {
+            assert_eq!(ApiError::from(e.clone()).status, status, "{e}");
+        }
+        let store = [
+            (StoreError::NotFound("p".into()), 404),
+            (StoreError::Conflict("c".into()), 409),
+            (StoreError::IdempotencyKeyInUse("k".into()), 409),
+            (
+                StoreError::QuoteAlreadyUsed {
+                    quote_id: "q".into(),
+                    payment_id: "p".into(),
+                },
+                409,
+            ),
+            (StoreError::invalid_cursor(), 422),
+            (StoreError::Backend("disk".into()), 500),
+            (StoreError::Unavailable("gone".into()), 503),
+            (StoreError::from(DomainError::TokenExpired), 422),
+        ];
+        for (e, status) in store {
+            let api = ApiError::from(e.clone());
+            assert_eq!((api.status, api.code), (status, e.code()), "{e}");
+        }
+        // Every code in the table is one the errors use, and the body has the contract's shape.
+        assert_eq!(http_status("no_such_code"), 500);
+        let body = ApiError::from(StoreError::Conflict("c".into())).body();
+        assert_eq!(
+            body,
+            json!({"error": {"code": "conflict", "message": "conflicting update: c"}})
+        );
+    }
 
     #[test]
     fn ledger_accounts_are_internal_or_canonical() {

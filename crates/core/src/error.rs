@@ -1,5 +1,6 @@
 //! The one error type for domain failures. Each variant has a stable machine code (used in HTTP
-//! error bodies and as the workflow's error name) and an HTTP status.
+//! error bodies and as the workflow's error name); which HTTP status a code answers with is the
+//! HTTP edge's business (`crate::api::http_status`).
 
 use crate::money::SUPPORTED_CURRENCIES;
 use crate::payment::PaymentStatus;
@@ -53,37 +54,12 @@ impl DomainError {
         }
     }
 
-    /// The HTTP status this failure maps to.
-    pub fn http_status(&self) -> u16 {
-        match self {
-            DomainError::TokenMalformed => 400,
-            DomainError::IllegalTransition { .. } => 409,
-            DomainError::Unbalanced(_) | DomainError::InvalidRates(_) => 500,
-            DomainError::UnknownCurrency(_)
-            | DomainError::InvalidAmount(_)
-            | DomainError::SameCurrency
-            | DomainError::InvalidField { .. }
-            | DomainError::TokenForged
-            | DomainError::TokenExpired => 422,
-        }
-    }
-
-    /// The error body of the HTTP contract: `{"error": {"code", "message"}}`.
-    pub fn to_body(&self) -> serde_json::Value {
-        error_body(self.code(), &self.to_string())
-    }
-
     pub(crate) fn field(field: &str, reason: impl Into<String>) -> Self {
         DomainError::InvalidField {
             field: field.to_string(),
             reason: reason.into(),
         }
     }
-}
-
-/// `{"error": {"code": code, "message": message}}` — the error shape of every HTTP response.
-pub fn error_body(code: &str, message: &str) -> serde_json::Value {
-    serde_json::json!({ "error": { "code": code, "message": message } })
 }
 
 /// Shows a user-supplied value in a message, shortened so a huge input cannot bloat the error.
@@ -102,45 +78,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_and_statuses() {
+    fn codes() {
         let cases = [
             (
                 DomainError::UnknownCurrency("XYZ".into()),
                 "unknown_currency",
-                422,
             ),
-            (
-                DomainError::InvalidAmount("x".into()),
-                "invalid_amount",
-                422,
-            ),
-            (DomainError::SameCurrency, "same_currency", 422),
+            (DomainError::InvalidAmount("x".into()), "invalid_amount"),
+            (DomainError::SameCurrency, "same_currency"),
             (
                 DomainError::field("sender.name", "is empty"),
                 "invalid_field",
-                422,
             ),
-            (DomainError::TokenMalformed, "quote_token_malformed", 400),
-            (DomainError::TokenForged, "quote_token_invalid", 422),
-            (DomainError::TokenExpired, "quote_expired", 422),
+            (DomainError::TokenMalformed, "quote_token_malformed"),
+            (DomainError::TokenForged, "quote_token_invalid"),
+            (DomainError::TokenExpired, "quote_expired"),
             (
                 DomainError::IllegalTransition {
                     from: PaymentStatus::Settled,
                     to: PaymentStatus::Pending,
                 },
                 "illegal_transition",
-                409,
             ),
-            (
-                DomainError::Unbalanced("x".into()),
-                "ledger_unbalanced",
-                500,
-            ),
-            (DomainError::InvalidRates("x".into()), "invalid_rates", 500),
+            (DomainError::Unbalanced("x".into()), "ledger_unbalanced"),
+            (DomainError::InvalidRates("x".into()), "invalid_rates"),
         ];
-        for (error, code, status) in cases {
+        for (error, code) in cases {
             assert_eq!(error.code(), code, "{error}");
-            assert_eq!(error.http_status(), status, "{error}");
         }
     }
 
@@ -158,10 +122,6 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "illegal status transition: a payment cannot move from SETTLED to PENDING"
-        );
-        assert_eq!(
-            e.to_body(),
-            serde_json::json!({"error": {"code": "illegal_transition", "message": e.to_string()}})
         );
     }
 

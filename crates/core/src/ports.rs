@@ -94,24 +94,6 @@ impl StoreError {
             StoreError::Unavailable(_) => "unavailable",
         }
     }
-
-    pub fn http_status(&self) -> u16 {
-        match self {
-            StoreError::NotFound(_) => 404,
-            StoreError::IdempotencyConflict { .. }
-            | StoreError::IdempotencyKeyInUse(_)
-            | StoreError::QuoteAlreadyUsed { .. }
-            | StoreError::Conflict(_) => 409,
-            StoreError::Domain(e) => e.http_status(),
-            StoreError::Backend(_) => 500,
-            StoreError::Unavailable(_) => 503,
-        }
-    }
-
-    /// The error body of the HTTP contract: `{"error": {"code", "message"}}`.
-    pub fn to_body(&self) -> serde_json::Value {
-        crate::error::error_body(self.code(), &self.to_string())
-    }
 }
 
 /// Result of [`PaymentStore::create`].
@@ -348,21 +330,19 @@ mod tests {
     }
 
     #[test]
-    fn codes_and_statuses() {
+    fn codes() {
         let cases = [
-            (StoreError::NotFound("p".into()), "not_found", 404),
+            (StoreError::NotFound("p".into()), "not_found"),
             (
                 StoreError::IdempotencyConflict {
                     key: "k".into(),
                     fields: vec![],
                 },
                 "idempotency_conflict",
-                409,
             ),
             (
                 StoreError::IdempotencyKeyInUse("k".into()),
                 "idempotency_key_in_use",
-                409,
             ),
             (
                 StoreError::QuoteAlreadyUsed {
@@ -370,19 +350,14 @@ mod tests {
                     payment_id: "p".into(),
                 },
                 "quote_already_used",
-                409,
             ),
-            (StoreError::Conflict("c".into()), "conflict", 409),
-            (StoreError::Backend("disk".into()), "internal", 500),
-            (StoreError::Unavailable("gone".into()), "unavailable", 503),
-            (
-                StoreError::from(DomainError::TokenExpired),
-                "quote_expired",
-                422,
-            ),
+            (StoreError::Conflict("c".into()), "conflict"),
+            (StoreError::Backend("disk".into()), "internal"),
+            (StoreError::Unavailable("gone".into()), "unavailable"),
+            (StoreError::from(DomainError::TokenExpired), "quote_expired"),
         ];
-        for (e, code, status) in cases {
-            assert_eq!((e.code(), e.http_status()), (code, status), "{e}");
+        for (e, code) in cases {
+            assert_eq!(e.code(), code, "{e}");
         }
         assert_eq!(
             StoreError::IdempotencyConflict {

@@ -558,7 +558,7 @@ mod tests {
                 to: PaymentStatus::Settled
             })
         );
-        assert_eq!(err.http_status(), 409);
+        assert_eq!(crate::api::http_status(err.code()), 409);
         let err = block_on(post_ledger(&store, "p-1", at(1))).unwrap_err();
         assert_eq!(err.code(), "illegal_transition");
         assert_eq!(store.writes(), 0);

@@ -302,11 +302,6 @@ impl SqliteLedger {
     pub fn new(db: Db) -> Self {
         SqliteLedger { db }
     }
-
-    /// The reconciliation of the whole book (`eventpay ledger check`).
-    pub async fn reconcile(&self) -> Result<Reconciliation, LocalError> {
-        self.db.read(|conn| reconcile(conn)).await
-    }
 }
 
 impl Ledger for SqliteLedger {

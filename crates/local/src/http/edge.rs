@@ -175,7 +175,7 @@ async fn json_errors(response: Response) -> Response {
     } else {
         text
     };
-    let body = eventpay_core::error_body(code_of(status), &message).to_string();
+    let body = eventpay_core::api::error_body(code_of(status), &message).to_string();
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.insert(
         header::CONTENT_TYPE,
