@@ -169,9 +169,8 @@ struct PaymentRef {
     payment_id: String,
     /// Only for the handlers' span ([`task_trace_id`]); optional so that an execution started
     /// before the workflow passed it still runs.
-    #[serde(default)]
-    #[allow(dead_code)]
-    trace_id: Option<TraceId>,
+    #[serde(default, rename = "trace_id")]
+    _trace_id: Option<TraceId>,
 }
 
 /// The update-status task's input: a [`StatusUpdate`] and the optional trace id. Not
@@ -182,9 +181,8 @@ struct StatusInput {
     status: PaymentStatus,
     #[serde(default)]
     reason: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    trace_id: Option<TraceId>,
+    #[serde(default, rename = "trace_id")]
+    _trace_id: Option<TraceId>,
 }
 
 /// The trace id a task's input carries, if any and well formed: what a task handler names in

@@ -63,14 +63,12 @@ impl XrayContext {
 
 /// The UDP address in an `AWS_XRAY_DAEMON_ADDRESS` value.
 pub fn daemon_udp_address(value: &str) -> Option<&str> {
+    // Tagged parts name each protocol; a lone untagged `host:port` serves both.
     let mut parts = value.split_whitespace();
-    if let Some(udp) = value
+    let udp = value
         .split_whitespace()
-        .find_map(|p| p.strip_prefix("udp:"))
-    {
-        return Some(udp);
-    }
-    parts.next().filter(|p| !p.starts_with("tcp:"))
+        .find_map(|p| p.strip_prefix("udp:"));
+    udp.or_else(|| parts.next().filter(|p| !p.starts_with("tcp:")))
 }
 
 fn epoch_seconds(t: SystemTime) -> f64 {
