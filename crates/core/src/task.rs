@@ -39,7 +39,7 @@ pub enum Task {
     /// `{"payment_id", "trace_id"?}` → `{"decision": "APPROVED"}` or
     /// `{"decision": "REJECTED", "reason"}`.
     Validate,
-    /// `{"payment_id", "trace_id"?}` → `{"payment_id", "entries", "status", "applied"}`.
+    /// `{"payment_id", "trace_id"?}` → `{"payment_id", "transfers", "status", "applied"}`.
     PostLedger,
 }
 

@@ -67,7 +67,7 @@ pub async fn validate<S: PaymentStore>(
     run(Task::Validate, store, policy, event).await
 }
 
-/// `{"payment_id", "trace_id"?}` → `{"payment_id", "entries", "status", "applied"}`.
+/// `{"payment_id", "trace_id"?}` → `{"payment_id", "transfers", "status", "applied"}`.
 pub async fn post_ledger<S: PaymentStore>(store: &S, event: Value) -> Result<Value, TaskError> {
     run(Task::PostLedger, store, &SettlementPolicy::default(), event).await
 }
