@@ -531,9 +531,109 @@ fn the_request_trace_id_reaches_the_payment_its_events_and_its_execution() {
     let (_, x) = s.get(&format!("/_local/executions/{name}"));
     let input: Value = serde_json::from_str(x["input"].as_str().unwrap()).unwrap();
     assert_eq!(input["trace_id"], trace, "{input}");
+    // Every task call gets it (the workflow's `Parameters`), the publish as an attribute too.
+    let mut calls = 0;
+    for e in x["events"].as_array().unwrap() {
+        let given = match e["type"].as_str() {
+            Some("LambdaFunctionScheduled") => &e["lambdaFunctionScheduledEventDetails"]["input"],
+            Some("TaskScheduled") => &e["taskScheduledEventDetails"]["parameters"],
+            _ => continue,
+        };
+        let given: Value = serde_json::from_str(given.as_str().unwrap()).unwrap();
+        let named = given
+            .get("trace_id")
+            .or_else(|| given.pointer("/MessageAttributes/trace_id/StringValue"));
+        assert_eq!(named, Some(&json!(trace)), "{e}");
+        calls += 1;
+    }
+    assert_eq!(
+        calls, 4,
+        "MarkProcessing, Validate, PostLedger, NotifyOutcome"
+    );
+    let (_, n) = s.get("/_local/notifications");
+    let outcome = n["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| {
+            n["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(id.as_str()))
+        })
+        .unwrap_or_else(|| panic!("no notification of {id}: {n}"));
+    assert_eq!(
+        outcome["message_attributes"]["trace_id"],
+        json!({"DataType": "String", "StringValue": trace}),
+        "{outcome}"
+    );
+    assert_eq!(
+        outcome["message_attributes"]["status"]["StringValue"],
+        "SETTLED"
+    );
 
     // Without a trace header a payment still gets one, made up for its request.
     let other = s.pay("100.00", "GB29NWBK60161331926819");
     let (_, o) = s.get(&format!("/payments/{other}"));
     assert_eq!(o["trace_id"].as_str().map(str::len), Some(32), "{o}");
+}
+
+/// A payment stored before trace ids existed has none in its document; every event of it still
+/// names one, derived from its id (the first 32 hex digits of the SHA-256 of the payment id),
+/// and the console's timeline is that trace. Made here by removing the id from a payment's
+/// document while its execution waits, as a data dir of an older version holds it.
+#[test]
+fn a_payment_stored_without_a_trace_id_gets_the_one_derived_from_its_id() {
+    use sha2::{Digest, Sha256};
+    let spec = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    support::copy_spec(spec.path());
+    let asl = spec.path().join("settlement.asl.json");
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&asl).unwrap()).unwrap();
+    // Each execution waits after MarkProcessing, so the runtime can be stopped mid-way.
+    let next = v["States"]["MarkProcessing"]["Next"].clone();
+    v["States"]["Hold"] = json!({"Type": "Wait", "Seconds": 3, "Next": next});
+    v["States"]["MarkProcessing"]["Next"] = "Hold".into();
+    std::fs::write(&asl, v.to_string()).unwrap();
+
+    let s = Server::start_with_spec(data.path(), spec.path(), &[]);
+    let id = s.pay("100.00", "GB29NWBK60161331926819");
+    eventually("the payment is PROCESSING", Duration::from_secs(30), || {
+        let (_, p) = s.get(&format!("/payments/{id}"));
+        (p["status"] == "PROCESSING").then_some(())
+    });
+    s.kill9();
+    let conn = rusqlite::Connection::open(data.path().join("eventpay.sqlite3")).unwrap();
+    let changed = conn
+        .execute(
+            "UPDATE payments SET body = json_remove(body, '$.trace_id') WHERE payment_id = ?1",
+            [&id],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(conn);
+
+    let s = Server::start_with_spec(data.path(), spec.path(), &[]);
+    let done = s.wait_final(&id, Duration::from_secs(60));
+    assert_eq!(done["status"], "SETTLED", "{done}");
+    assert!(
+        done.get("trace_id").is_none(),
+        "the document has none: {done}"
+    );
+    let digest = Sha256::digest(id.as_bytes());
+    let derived: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let settled = eventually("the PaymentSettled event", Duration::from_secs(30), || {
+        let (_, audit) = s.get("/_local/audit");
+        audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| {
+                e["event"]["detail"]["payment_id"] == id.as_str()
+                    && e["event"]["detail-type"] == "PaymentSettled"
+            })
+            .cloned()
+    });
+    assert_eq!(settled["event"]["detail"]["trace_id"], derived, "{settled}");
+    let (_, t) = s.get(&format!("/console/api/payments/{id}/timeline"));
+    assert_eq!(t["trace_id"], derived, "the timeline is the derived trace");
 }

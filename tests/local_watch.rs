@@ -136,6 +136,32 @@ fn an_execution_in_flight_finishes_on_its_version() {
     let (_, entered) = states_entered(&s, &fresh);
     assert!(!entered.iter().any(|n| n == "Hold"), "{entered:?}");
 
+    // The console draws each execution's own version: the held one (still in flight) the
+    // definition with Hold, the fresh one the live definition without it.
+    let graph_of = |payment: &str| {
+        let (_, t) = s.get(&format!("/console/api/payments/{payment}/timeline"));
+        let (status, x) = s.get(&format!(
+            "/console/api/executions/{}",
+            t["execution"].as_str().unwrap()
+        ));
+        assert_eq!(status, 200, "{x}");
+        x
+    };
+    let x = graph_of(&held);
+    assert_eq!(x["execution"]["status"], "RUNNING", "still in flight");
+    assert!(x["definition"]["States"].get("Hold").is_some(), "{x}");
+    assert_eq!(x["definition"]["States"]["MarkProcessing"]["Next"], "Hold");
+    assert_eq!(
+        (&x["definition_version"], &x["definition_current"]),
+        (&v1, &Value::Bool(false))
+    );
+    let x = graph_of(&fresh);
+    assert!(x["definition"]["States"].get("Hold").is_none(), "{x}");
+    assert_eq!(
+        (&x["definition_version"], &x["definition_current"]),
+        (&v2, &Value::Bool(true))
+    );
+
     // Killed while the held execution waits: the restarted runtime (spec/ is now version 2)
     // resumes it on version 1, read back from the database.
     s.kill9();

@@ -74,6 +74,18 @@ run "wiring" {
   }
 
   assert {
+    # HCL does not short-circuit: only Task states are looked at, and `try` reads what a
+    # state may not have.
+    condition = alltrue([for name, s in jsondecode(aws_sfn_state_machine.this.definition).States :
+      s.Resource == "arn:aws:states:::sns:publish"
+      ? try(s.Parameters.MessageAttributes.trace_id, null) == { DataType = "String", "StringValue.$" = "$.trace_id" }
+      : try(s.Parameters["trace_id.$"], null) == "$.trace_id"
+      if s.Type == "Task"
+    ])
+    error_message = "Every task must get the payment's trace id, and every publish name it as the trace_id attribute."
+  }
+
+  assert {
     condition     = [for s in jsondecode(aws_iam_role_policy.state_machine.policy).Statement : s.Resource if s.Sid == "PublishOutcomes"] == [[var.outcomes_topic_arn]]
     error_message = "The workflow may publish to the outcomes topic only."
   }

@@ -226,6 +226,8 @@ def run(server, page, shots):
     expect(graph.locator("g.node.failed")).to_have_count(0)
     expect(page.locator("[data-testid=history] tr[data-type=ExecutionSucceeded]")).to_have_count(1)
     expect(page.locator("[data-testid=redrive-execution]")).to_be_disabled()
+    # Drawn from the definition version it ran on, here the live one.
+    expect(page.locator("[data-testid=definition-version]")).to_contain_text("(live)")
     step("execution: graph with the path taken, history, no redrive for a succeeded execution")
     shot(page, shots, "execution")
     page.goto(base + f"/console/payments/{failed}")

@@ -2,7 +2,7 @@
 //! sent again).
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 
 use crate::batch::send_in_batches;
 use crate::error::AwsError;
@@ -19,6 +19,18 @@ pub struct QueueSender {
 pub struct OutgoingMessage<T> {
     pub tag: T,
     pub body: String,
+    /// The payment's trace id, sent as the String message attribute `trace_id` so a consumer
+    /// can name the trace before it reads the body.
+    pub trace_id: Option<eventpay_core::TraceId>,
+}
+
+/// The `trace_id` message attribute of a message that has one.
+fn trace_attribute(trace: &eventpay_core::TraceId) -> Result<MessageAttributeValue, String> {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(trace.as_str())
+        .build()
+        .map_err(|e| AwsError::sdk("MessageAttributeValue", e).to_string())
 }
 
 impl QueueSender {
@@ -38,9 +50,13 @@ impl QueueSender {
                 .iter()
                 .enumerate()
                 .map(|(i, m)| {
-                    SendMessageBatchRequestEntry::builder()
+                    let mut entry = SendMessageBatchRequestEntry::builder()
                         .id(i.to_string())
-                        .message_body(&m.body)
+                        .message_body(&m.body);
+                    if let Some(trace) = &m.trace_id {
+                        entry = entry.message_attributes("trace_id", trace_attribute(trace)?);
+                    }
+                    entry
                         .build()
                         .map_err(|e| AwsError::sdk("SendMessageBatchRequestEntry", e).to_string())
                 })
@@ -97,7 +113,11 @@ impl QueueSender {
         let total = bodies.len();
         let tagged = bodies
             .into_iter()
-            .map(|body| OutgoingMessage { tag: (), body })
+            .map(|body| OutgoingMessage {
+                tag: (),
+                body,
+                trace_id: None,
+            })
             .collect();
         require_all("SendMessageBatch", total, self.send(tagged).await)
     }

@@ -68,7 +68,7 @@ pub struct DomainEvent {
 /// units of `amount`, truncated, as a JSON integer for numeric event patterns), `base_currency`,
 /// `base_amount` and `base_amount_units` (the same in the base currency, which is what
 /// thresholds such as the high-value rule compare), `reason` (when set) and `occurred_at` (the
-/// payment's `updated_at`, RFC 3339).
+/// payment's `updated_at`, RFC 3339) and `trace_id` ([`Payment::trace`]).
 pub fn event_for_change(old: Option<&Payment>, new: &Payment) -> Option<DomainEvent> {
     let (detail_type, previous) = match old {
         None => (DetailType::PaymentCreated, None),
@@ -109,10 +109,9 @@ pub fn event_for_change(old: Option<&Payment>, new: &Payment) -> Option<DomainEv
     }
     detail.insert("occurred_at".into(), json!(rfc3339(new.updated_at)));
     // The request's correlation id, so the event, its rules' targets and the execution it
-    // starts can be tied to the request (crate::trace).
-    if let Some(trace) = &new.trace_id {
-        detail.insert("trace_id".into(), json!(trace));
-    }
+    // starts can be tied to the request (crate::trace). Always present (derived for a payment
+    // stored before trace ids): the state machine passes `$.trace_id` to every task.
+    detail.insert("trace_id".into(), json!(new.trace()));
     Some(DomainEvent {
         detail_type,
         detail: Value::Object(detail),
@@ -174,9 +173,13 @@ mod tests {
                 "payment_id": "p-1", "status": "PENDING", "amount": "12345.67", "source_currency": "USD",
                 "target_currency": "EUR", "target_amount": p.terms.target_amount.to_string(), "amount_units": 12345,
                 "base_currency": "USD", "base_amount": "12345.67", "base_amount_units": 12345,
-                "occurred_at": "2026-11-01T12:00:00Z"
+                "occurred_at": "2026-11-01T12:00:00Z", "trace_id": crate::TraceId::for_payment("p-1")
             })
         );
+        let mut traced = p.clone();
+        traced.trace_id = crate::TraceId::parse("0af7651916cd43dd8448eb211c80319c");
+        let e = event_for_change(None, &traced).unwrap();
+        assert_eq!(e.detail["trace_id"], "0af7651916cd43dd8448eb211c80319c");
     }
 
     #[test]

@@ -220,6 +220,15 @@ pub fn new_payment(
 }
 
 impl Payment {
+    /// The payment's trace id: the request's ([`Payment::trace_id`]), or for a payment stored
+    /// before trace ids existed the one derived from its id ([`crate::TraceId::for_payment`]).
+    /// Whatever names a payment's trace (events, queue messages, logs, the console) reads this.
+    pub fn trace(&self) -> crate::TraceId {
+        self.trace_id
+            .clone()
+            .unwrap_or_else(|| crate::TraceId::for_payment(&self.payment_id))
+    }
+
     /// The payment's own version: 1 when created, one more with each change. Every change of a
     /// payment is a status transition ([`Payment::transition`], which the settlement's ledger
     /// posting makes too), and each appends one history entry, so the history's length numbers

@@ -14,6 +14,10 @@
 //! | `Task.Internal` | no | a result could not be produced (a bug, not a condition) |
 //! | `Store.Conflict` | yes | a conditional write kept losing races |
 //! | `Store.Unavailable` | yes | the store (or another dependency) failed or timed out |
+//!
+//! Every task's input may also carry the payment's `trace_id` (the workflow passes
+//! `$.trace_id` to each task): it changes nothing in what the task does, and the handlers name
+//! it in a span around the call ([`task_trace_id`]) so each of the task's log lines carries it.
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -21,18 +25,21 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::DomainError;
+use crate::payment::PaymentStatus;
 use crate::ports::{PaymentStore, StoreError};
 use crate::settlement::SettlementPolicy;
+use crate::trace::TraceId;
 use crate::usecases::{StatusUpdate, post_ledger, update_status, validate_payment};
 
 /// A task of the settlement workflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Task {
-    /// `{"payment_id", "status", "reason"?}` → `{"payment_id", "status", "applied"}`.
+    /// `{"payment_id", "status", "reason"?, "trace_id"?}` → `{"payment_id", "status", "applied"}`.
     UpdateStatus,
-    /// `{"payment_id"}` → `{"decision": "APPROVED"}` or `{"decision": "REJECTED", "reason"}`.
+    /// `{"payment_id", "trace_id"?}` → `{"decision": "APPROVED"}` or
+    /// `{"decision": "REJECTED", "reason"}`.
     Validate,
-    /// `{"payment_id"}` → `{"payment_id", "entries", "status", "applied"}`.
+    /// `{"payment_id", "trace_id"?}` → `{"payment_id", "transfers", "status", "applied"}`.
     PostLedger,
 }
 
@@ -160,6 +167,32 @@ impl From<StoreError> for TaskFailure {
 #[serde(deny_unknown_fields)]
 struct PaymentRef {
     payment_id: String,
+    /// Only for the handlers' span ([`task_trace_id`]); optional so that an execution started
+    /// before the workflow passed it still runs.
+    #[serde(default, rename = "trace_id")]
+    _trace_id: Option<TraceId>,
+}
+
+/// The update-status task's input: a [`StatusUpdate`] and the optional trace id. Not
+/// `deny_unknown_fields`, as `StatusUpdate` never was.
+#[derive(Deserialize)]
+struct StatusInput {
+    payment_id: String,
+    status: PaymentStatus,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default, rename = "trace_id")]
+    _trace_id: Option<TraceId>,
+}
+
+/// The trace id a task's input carries, if any and well formed: what a task handler names in
+/// the span it runs the task in. An input without one (an execution started before the
+/// workflow passed it) simply has none.
+pub fn task_trace_id(input: &Value) -> Option<TraceId> {
+    input
+        .get("trace_id")
+        .and_then(Value::as_str)
+        .and_then(TraceId::parse)
 }
 
 fn input<T: DeserializeOwned>(task: Task, value: Value) -> Result<T, TaskFailure> {
@@ -186,7 +219,12 @@ pub async fn run_task<S: PaymentStore>(
 ) -> Result<Value, TaskFailure> {
     match task {
         Task::UpdateStatus => {
-            let update: StatusUpdate = input(task, input_json)?;
+            let i: StatusInput = input(task, input_json)?;
+            let update = StatusUpdate {
+                payment_id: i.payment_id,
+                status: i.status,
+                reason: i.reason,
+            };
             output(&update_status(store, &update, now).await?)
         }
         Task::Validate => {
@@ -203,7 +241,51 @@ pub async fn run_task<S: PaymentStore>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payment::PaymentStatus;
+    use serde_json::json;
+
+    #[test]
+    fn a_task_input_names_its_trace_id() {
+        let id = "0af7651916cd43dd8448eb211c80319c";
+        assert_eq!(
+            task_trace_id(&json!({"payment_id": "p", "trace_id": id})).map(|t| t.to_string()),
+            Some(id.to_owned())
+        );
+        assert_eq!(task_trace_id(&json!({"payment_id": "p"})), None);
+        assert_eq!(
+            task_trace_id(&json!({"payment_id": "p", "trace_id": 7})),
+            None
+        );
+        assert_eq!(
+            task_trace_id(&json!({"payment_id": "p", "trace_id": "x"})),
+            None
+        );
+    }
+
+    /// Every task state passes `$.trace_id` (the event detail always has it), and each publish
+    /// names it as a message attribute.
+    #[test]
+    fn the_state_machine_passes_the_trace_id_to_every_task() {
+        let asl: Value =
+            serde_json::from_str(include_str!("../../../spec/settlement.asl.json")).unwrap();
+        let mut publishes = 0;
+        for (name, state) in asl["States"].as_object().unwrap() {
+            if state["Type"] != "Task" {
+                continue;
+            }
+            let params = &state["Parameters"];
+            if state["Resource"] == "arn:aws:states:::sns:publish" {
+                publishes += 1;
+                assert_eq!(
+                    params["MessageAttributes"]["trace_id"],
+                    json!({"DataType": "String", "StringValue.$": "$.trace_id"}),
+                    "{name}"
+                );
+            } else {
+                assert_eq!(params["trace_id.$"], "$.trace_id", "{name}");
+            }
+        }
+        assert_eq!(publishes, 2);
+    }
 
     #[test]
     fn names_round_trip_and_only_transient_errors_retry() {

@@ -6,6 +6,7 @@
 //! 8 + 24 digits, as X-Ray itself maps W3C trace ids.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -63,6 +64,20 @@ impl TraceId {
         TraceId(uuid::Uuid::new_v4().simple().to_string())
     }
 
+    /// The id of a payment stored before trace ids existed (or made by anything but the API):
+    /// the first 32 hex digits of the SHA-256 of its id. Derived, not random, so every reader
+    /// (the processor, the workflow, the console, a Lambda) names the same trace for it without
+    /// writing it back.
+    pub fn for_payment(payment_id: &str) -> TraceId {
+        let digest = Sha256::digest(payment_id.as_bytes());
+        let mut hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        // An all-zero id is invalid in both W3C and X-Ray; 2^-128 odds, but cheap to rule out.
+        if hex.bytes().all(|b| b == b'0') {
+            hex.replace_range(31.., "1");
+        }
+        TraceId(hex)
+    }
+
     /// The client's id, or a new one.
     pub fn of_request(traceparent: Option<&str>, amzn_trace_id: Option<&str>) -> TraceId {
         Self::from_headers(traceparent, amzn_trace_id).unwrap_or_else(Self::random)
@@ -111,5 +126,15 @@ mod tests {
         let id = TraceId::random();
         assert_eq!(TraceId::parse(id.as_str()), Some(id));
         assert_eq!(TraceId::parse("xyz"), None);
+    }
+
+    #[test]
+    fn a_payment_without_one_has_a_derived_id() {
+        let a = TraceId::for_payment("p-1");
+        assert_eq!(a, TraceId::for_payment("p-1"), "deterministic");
+        assert_ne!(a, TraceId::for_payment("p-2"));
+        // sha256("p-1"), its first 16 bytes.
+        assert_eq!(a.as_str(), "1dee6e3ec67dc8033b3363d93f46f1af");
+        assert_eq!(TraceId::parse(a.as_str()), Some(a));
     }
 }

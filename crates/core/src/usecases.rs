@@ -443,6 +443,46 @@ mod tests {
         assert_eq!(store.stored("p-1"), p);
     }
 
+    /// Each task takes an optional `trace_id` beside its fields and does the same with or
+    /// without it; anything else unknown is still refused where it was.
+    #[test]
+    fn every_task_accepts_a_trace_id() {
+        use crate::task::{Task, run_task};
+        use serde_json::json;
+        let store = MemStore::with(&payment("USD", "EUR", "100"));
+        let policy = crate::SettlementPolicy::default();
+        let trace = "0af7651916cd43dd8448eb211c80319c";
+        let run = |task, input| block_on(run_task(task, &store, &policy, input, at(1)));
+        let r = run(
+            Task::UpdateStatus,
+            json!({"payment_id": "p-1", "status": "PROCESSING", "trace_id": trace}),
+        )
+        .unwrap();
+        assert_eq!(r["status"], "PROCESSING");
+        let r = run(
+            Task::Validate,
+            json!({"payment_id": "p-1", "trace_id": trace}),
+        )
+        .unwrap();
+        assert_eq!(r["decision"], "APPROVED");
+        let r = run(Task::Validate, json!({"payment_id": "p-1"})).unwrap();
+        assert_eq!(r["decision"], "APPROVED", "without one too");
+        let e = run(Task::Validate, json!({"payment_id": "p-1", "trace": trace})).unwrap_err();
+        assert_eq!(e.name(), "Task.InvalidInput");
+        let e = run(
+            Task::PostLedger,
+            json!({"payment_id": "p-1", "trace_id": 1}),
+        )
+        .unwrap_err();
+        assert_eq!(e.name(), "Task.InvalidInput");
+        let r = run(
+            Task::PostLedger,
+            json!({"payment_id": "p-1", "trace_id": trace}),
+        )
+        .unwrap();
+        assert_eq!(r["status"], "SETTLED");
+    }
+
     #[test]
     fn a_failure_before_processing_ends_failed_and_a_final_payment_stays_final() {
         // MarkProcessing failed for good: MarkFailed moves the PENDING payment to FAILED.

@@ -125,6 +125,7 @@ pub async fn create_payment<S: PaymentStore, K: QuoteSigner>(
     signer: &K,
     req: &ApiGatewayProxyRequest,
 ) -> ApiGatewayProxyResponse {
+    let trace = trace_id(req);
     let result = async {
         let key = idempotency_header(req)?;
         let bytes = body(req)?;
@@ -134,12 +135,16 @@ pub async fn create_payment<S: PaymentStore, K: QuoteSigner>(
             key,
             &bytes,
             new_id(),
-            trace_id(req),
+            trace.clone(),
             Utc::now(),
         )
         .await
     };
-    respond(result.await)
+    // The request's trace is the payment's: its log lines and X-Ray segment name it.
+    crate::xray::traced("create-payment", trace.clone(), async {
+        respond(result.await)
+    })
+    .await
 }
 
 /// `GET /payments/{payment_id}`.

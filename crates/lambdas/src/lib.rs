@@ -1,5 +1,7 @@
 //! eventpay's AWS Lambda functions. Each `src/bin/*.rs` only reads its configuration and starts
-//! the runtime; the handlers live here so tests call them in-process with realistic events:
+//! the runtime; each one's work for a payment runs in the payment's trace ([`xray`]: log lines
+//! name `trace_id`, the X-Ray segment is annotated with it); the handlers live here so tests
+//! call them in-process with realistic events:
 //!
 //! | function | event | handler |
 //! | --- | --- | --- |
@@ -19,3 +21,4 @@ pub mod processor;
 pub mod runtime;
 pub mod stream;
 pub mod tasks;
+pub mod xray;

@@ -10,7 +10,7 @@
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use aws_lambda_events::streams::{SqsBatchItemFailure, SqsEventResponse};
 use eventpay_aws::{DynamoStore, EventPublisher, OutgoingEvent};
-use eventpay_core::{ChangeRecord, PaymentStore, event_for_change, verify_change};
+use eventpay_core::{ChangeRecord, PaymentStore, TraceId, event_for_change, verify_change};
 
 /// The table messages are checked against: its store and its id (the table ARN).
 pub struct Table {
@@ -43,6 +43,22 @@ async fn event_of(
     Ok(event_for_change(record.old_image.as_ref(), &record.new_image).map(|e| (e, record)))
 }
 
+/// The payment's trace id a message names: its `trace_id` attribute (the forwarder's), else
+/// the one of the change record's new image (`Payment::trace`), read without checking the
+/// record (that is [`event_of`]'s work). `None` for a body that is no change record.
+pub fn message_trace(message: &SqsMessage) -> Option<TraceId> {
+    let attribute = message
+        .message_attributes
+        .get("trace_id")
+        .and_then(|a| a.string_value.as_deref())
+        .and_then(TraceId::parse);
+    attribute.or_else(|| {
+        let body = message.body.as_deref()?;
+        let record: ChangeRecord = serde_json::from_str(body).ok()?;
+        Some(record.new_image.trace())
+    })
+}
+
 /// Publishes the events of an SQS batch; the response lists the message ids that failed.
 pub async fn process(
     table: &Table,
@@ -57,26 +73,31 @@ pub async fn process(
             tracing::error!("an SQS record without a messageId");
             continue;
         };
-        match event_of(table, message).await {
-            Ok(Some((domain_event, record))) => {
-                tracing::info!(
+        // The message's work runs in the payment's trace: its log lines name it, and the
+        // invocation's X-Ray segment gets a subsegment annotated with it.
+        let outcome = crate::xray::traced("processor", message_trace(message), async {
+            let outcome = event_of(table, message).await;
+            match &outcome {
+                Ok(Some((domain_event, record))) => tracing::info!(
                     message_id = %id,
                     payment_id = %record.payment_id,
-                    trace_id = record.new_image.trace_id.as_ref().map(|t| t.as_str()).unwrap_or_default(),
                     detail_type = ?domain_event.detail_type,
                     "change published"
-                );
-                outgoing.push(OutgoingEvent {
-                    tag: id,
-                    event: domain_event,
-                    time: record.new_image.updated_at,
-                })
+                ),
+                Ok(None) => {}
+                Err(reason) => tracing::error!(message_id = %id, %reason, "poison message"),
             }
+            outcome
+        })
+        .await;
+        match outcome {
+            Ok(Some((domain_event, record))) => outgoing.push(OutgoingEvent {
+                tag: id,
+                event: domain_event,
+                time: record.new_image.updated_at,
+            }),
             Ok(None) => {}
-            Err(reason) => {
-                tracing::error!(message_id = %id, %reason, "poison message");
-                failed.push(failure(id));
-            }
+            Err(_) => failed.push(failure(id)),
         }
     }
     let published = outgoing.len();

@@ -1,5 +1,6 @@
 //! The stream forwarder: a DynamoDB stream batch (`NEW_AND_OLD_IMAGES`) becomes the core's
-//! `ChangeRecord`s, sent to the payments queue in `SendMessageBatch` calls. The local runtime's
+//! `ChangeRecord`s, sent to the payments queue in `SendMessageBatch` calls, each with the
+//! payment's trace id as the message attribute `trace_id`. The local runtime's
 //! forwarder makes the same records and its processor reads the same shape.
 //!
 //! Failures are reported with `ReportBatchItemFailures`: the first record that could not be
@@ -118,15 +119,27 @@ pub async fn forward(sender: &QueueSender, event: &Event) -> DynamoDbEventRespon
     for (i, record) in event.records.iter().enumerate() {
         let change = change_record(record).and_then(|c| {
             c.map(|c| {
-                serde_json::to_string(&c).map_err(|e| StreamError {
-                    event_id: record.event_id.clone(),
-                    reason: e.to_string(),
-                })
+                // The queue message names the payment's trace (the `trace_id` attribute).
+                let trace = c.new_image.trace();
+                serde_json::to_string(&c)
+                    .map(|body| (body, trace))
+                    .map_err(|e| StreamError {
+                        event_id: record.event_id.clone(),
+                        reason: e.to_string(),
+                    })
             })
             .transpose()
         });
         match change {
-            Ok(Some(body)) => messages.push(OutgoingMessage { tag: i, body }),
+            Ok(Some((body, trace))) => {
+                let _span = tracing::info_span!("record", trace_id = %trace).entered();
+                tracing::debug!(event_id = %record.event_id, "change record forwarded");
+                messages.push(OutgoingMessage {
+                    tag: i,
+                    body,
+                    trace_id: Some(trace),
+                })
+            }
             Ok(None) => {}
             Err(e) => {
                 tracing::error!(error = %e, "stream record cannot be forwarded");

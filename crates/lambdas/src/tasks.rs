@@ -6,7 +6,7 @@
 //! on one machine.
 
 use chrono::Utc;
-use eventpay_core::{PaymentStore, SettlementPolicy, Task, TaskFailure, run_task};
+use eventpay_core::{PaymentStore, SettlementPolicy, Task, TaskFailure, run_task, task_trace_id};
 use lambda_runtime::Diagnostic;
 use serde_json::Value;
 
@@ -30,12 +30,24 @@ async fn run<S: PaymentStore>(
     policy: &SettlementPolicy,
     event: Value,
 ) -> Result<Value, TaskError> {
-    run_task(task, store, policy, event, Utc::now())
-        .await
-        .map_err(TaskError)
+    // The workflow passes the payment's trace id to every task: the call's log lines and its
+    // X-Ray segment name it.
+    let trace = task_trace_id(&event);
+    crate::xray::traced(task.name(), trace, async {
+        let result = run_task(task, store, policy, event, Utc::now()).await;
+        match &result {
+            Ok(_) => tracing::info!(task = task.name(), "task done"),
+            Err(f) => {
+                tracing::warn!(task = task.name(), error = f.name(), cause = %f.cause, "task failed")
+            }
+        }
+        result
+    })
+    .await
+    .map_err(TaskError)
 }
 
-/// `{"payment_id", "status", "reason"?}` → `{"payment_id", "status", "applied"}`.
+/// `{"payment_id", "status", "reason"?, "trace_id"?}` → `{"payment_id", "status", "applied"}`.
 pub async fn update_status<S: PaymentStore>(store: &S, event: Value) -> Result<Value, TaskError> {
     run(
         Task::UpdateStatus,
@@ -46,7 +58,7 @@ pub async fn update_status<S: PaymentStore>(store: &S, event: Value) -> Result<V
     .await
 }
 
-/// `{"payment_id"}` → `{"decision": "APPROVED"}` or `{"decision": "REJECTED", "reason"}`.
+/// `{"payment_id", "trace_id"?}` → `{"decision": "APPROVED"}` or `{"decision": "REJECTED", "reason"}`.
 pub async fn validate<S: PaymentStore>(
     store: &S,
     policy: &SettlementPolicy,
@@ -55,7 +67,7 @@ pub async fn validate<S: PaymentStore>(
     run(Task::Validate, store, policy, event).await
 }
 
-/// `{"payment_id"}` → `{"payment_id", "entries", "status", "applied"}`.
+/// `{"payment_id", "trace_id"?}` → `{"payment_id", "transfers", "status", "applied"}`.
 pub async fn post_ledger<S: PaymentStore>(store: &S, event: Value) -> Result<Value, TaskError> {
     run(Task::PostLedger, store, &SettlementPolicy::default(), event).await
 }

@@ -359,7 +359,7 @@
         <p><button type="button" data-testid="redrive-execution" ${x.redrive.possible ? "" : "disabled"} title="${esc(x.redrive.reason)}" aria-describedby="redrive-why">Redrive</button>
           <span id="redrive-why" class="muted">${esc(x.redrive.reason)}</span></p>
         <div class="grid2">
-          <section class="panel"><h2>State machine</h2><div class="graph" data-testid="execution-graph">${AslGraph.render(x.definition, x.events)}</div></section>
+          <section class="panel"><h2>State machine</h2>${x.definition_version ? `<p class="muted" data-testid="definition-version">version <span class="mono">${esc(x.definition_version)}</span>${x.definition_current ? " (live)" : " — the version it started on, not the live one"}</p>` : ""}<div class="graph" data-testid="execution-graph">${AslGraph.render(x.definition, x.events)}</div></section>
           <section class="panel"><h2>History (GetExecutionHistory)</h2><div class="table-wrap"><table data-testid="history"><thead><tr><th class="num">id</th><th>type</th><th class="num">+ms</th><th>detail</th></tr></thead><tbody>
           ${x.events.map((ev) => `<tr data-type="${esc(ev.type)}"><td class="num">${esc(ev.id)}</td><td>${esc(ev.type)}</td><td class="num">${Date.parse(ev.timestamp) - t0}</td><td>${eventSummary(ev)}</td></tr>`).join("")}
           </tbody></table></div></section></div>`;

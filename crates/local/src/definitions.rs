@@ -51,7 +51,9 @@ pub fn record(tx: &Transaction<'_>, version: &Version) -> Result<(), LocalError>
     Ok(())
 }
 
-fn text_of(conn: &Connection, digest: &str) -> Result<Option<String>, LocalError> {
+/// A recorded version's definition text (placeholders filled), e.g. for the console to draw
+/// the definition an execution runs on.
+pub fn text_of(conn: &Connection, digest: &str) -> Result<Option<String>, LocalError> {
     Ok(conn
         .query_row(
             "SELECT definition FROM definitions WHERE digest = ?1",

@@ -513,6 +513,17 @@ pub fn list_lines(
 }
 
 /// An execution's line and its history events, by name or ARN.
+/// The state machine version an execution runs on (its definition's digest,
+/// [`crate::definitions`]); `None` for an execution started before versions were recorded, or
+/// none of that name.
+pub fn version_of(conn: &Connection, id: &str) -> Result<Option<String>, LocalError> {
+    Ok(conn
+        .prepare_cached("SELECT definition FROM executions WHERE name = ?1")?
+        .query_row(params![name_of(id)], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .flatten())
+}
+
 pub fn line_with_history(
     conn: &Connection,
     id: &str,

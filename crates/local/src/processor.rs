@@ -152,7 +152,7 @@ impl Processor {
         let _span = tracing::info_span!(
             "change",
             payment_id = %record.payment_id,
-            trace_id = record.new_image.trace_id.as_ref().map(|t| t.as_str()).unwrap_or_default(),
+            trace_id = %record.new_image.trace(),
         )
         .entered();
         let stored = self

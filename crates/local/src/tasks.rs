@@ -217,7 +217,14 @@ impl TaskInvoker for LocalTasks {
         resource: &'a str,
         input: Value,
     ) -> Pin<Box<dyn Future<Output = Result<Value, TaskError>> + Send + 'a>> {
-        Box::pin(self.call(resource, input))
+        use tracing::Instrument;
+        // Every log line of the task names the payment's trace (the workflow passes it to
+        // every task: eventpay_core::task_trace_id), as the Lambda functions' lines do on AWS.
+        let span = tracing::info_span!("task", %resource, trace_id = tracing::field::Empty);
+        if let Some(trace) = eventpay_core::task_trace_id(&input) {
+            span.record("trace_id", tracing::field::display(trace));
+        }
+        Box::pin(self.call(resource, input).instrument(span))
     }
 }
 

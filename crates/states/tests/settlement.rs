@@ -14,6 +14,8 @@ const UPDATE: &str = "arn:aws:lambda:eu-west-1:123456789012:function:update-stat
 const VALIDATE: &str = "arn:aws:lambda:eu-west-1:123456789012:function:validate";
 const LEDGER: &str = "arn:aws:lambda:eu-west-1:123456789012:function:post-ledger";
 const TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:outcomes";
+/// The input is the PaymentCreated event's detail, which always has the payment's trace id.
+const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
 
 fn machine() -> StateMachine {
     let path = concat!(
@@ -88,7 +90,7 @@ async fn run(fake: &Fake) -> (Execution, Vec<HistoryEvent>) {
     let clock = VirtualClock::new(chrono::Utc::now());
     run_to_completion_with(
         &machine(),
-        json!({"payment_id": "p-1", "amount": "10.00"}),
+        json!({"payment_id": "p-1", "amount": "10.00", "trace_id": TRACE}),
         fake,
         &clock,
     )
@@ -126,8 +128,15 @@ async fn approved_payment_settles() {
     assert_eq!(
         sns.1,
         json!({"TopicArn": TOPIC, "Subject": "Payment SETTLED", "Message": "Payment p-1 is SETTLED.",
-               "MessageAttributes": {"status": {"DataType": "String", "StringValue": "SETTLED"}}})
+               "MessageAttributes": {"status": {"DataType": "String", "StringValue": "SETTLED"},
+                                     "trace_id": {"DataType": "String", "StringValue": TRACE}}})
     );
+    // Every task gets the trace id beside its own fields.
+    for (resource, input) in &calls {
+        if resource != "arn:aws:states:::sns:publish" {
+            assert_eq!(input["trace_id"], TRACE, "{resource}: {input}");
+        }
+    }
     let t = types(&history);
     assert_eq!(
         &t[..7],
@@ -225,7 +234,7 @@ async fn retries_follow_the_backoff_then_catch() {
         "arn:aws:states:eu-west-1:123456789012:execution:settlement:e1",
         "e1",
         "arn:aws:states:eu-west-1:123456789012:stateMachine:settlement",
-        json!({"payment_id": "p-9"}),
+        json!({"payment_id": "p-9", "trace_id": TRACE}),
         t0,
     );
     let mut now = t0;
@@ -257,8 +266,13 @@ async fn deterministic_failures_are_caught_without_retries() {
     ] {
         let tasks = TaskFailed(Mutex::new(0), error);
         let clock = VirtualClock::new(chrono::Utc::now());
-        let (exec, history) =
-            run_to_completion_with(&m, json!({"payment_id": "p-9"}), &tasks, &clock).await;
+        let (exec, history) = run_to_completion_with(
+            &m,
+            json!({"payment_id": "p-9", "trace_id": TRACE}),
+            &tasks,
+            &clock,
+        )
+        .await;
         assert_eq!(*tasks.0.lock().unwrap(), 1, "{error} is not retried");
         assert_eq!(exec.status(), ExecutionStatus::Failed, "{error}");
         assert_eq!(exec.error(), Some(final_error), "{error}");

@@ -8,3 +8,4 @@ mod pipeline;
 mod processor;
 mod stream;
 mod tasks;
+mod trace;

@@ -205,20 +205,34 @@ pub async fn execution(
         c.db.read(move |conn| {
             let found = executions::line_with_history(conn, &key)?;
             let redrive = executions::redrive_fields(conn, &definitions, &key)?;
-            Ok(found.map(|f| (f, redrive)))
+            // The definition it runs on: after a `--watch` reload, an execution in flight
+            // goes on with the version it started on, and its graph must be that one.
+            let version = executions::version_of(conn, &key)?;
+            let text = match &version {
+                Some(digest) => crate::definitions::text_of(conn, digest)?,
+                None => None,
+            };
+            Ok(found.map(|f| (f, redrive, version, text)))
         })
         .await?;
-    let ((line, events), redrive) =
+    let ((line, events), redrive, version, text) =
         found.ok_or_else(|| HttpError(ApiError::not_found(format!("no execution {name:?}"))))?;
     let possible = redrive.get("redriveStatus").and_then(Value::as_str) == Some("REDRIVABLE");
     let reason = redrive
         .get("redriveStatusReason")
         .and_then(Value::as_str)
         .unwrap_or("RedriveExecution continues it from the state where it stopped, with that state's input");
+    let current = c.definitions.current().digest;
+    let own = text.and_then(|t| serde_json::from_str::<Value>(&t).ok());
+    let is_current = version.as_deref().is_none_or(|v| *v == *current);
     Ok(Json(json!({
         "execution": line,
         "events": events,
-        "definition": c.spec.get().definition,
+        // Its own version's definition (placeholders filled, as it runs); the live one only
+        // for an execution from before versions were recorded, which runs on that.
+        "definition": own.unwrap_or_else(|| c.spec.get().definition.clone()),
+        "definition_version": version,
+        "definition_current": is_current,
         "redrive": { "possible": possible, "reason": reason },
     }))
     .into_response())

@@ -98,7 +98,6 @@ pub fn build(
 ) -> Value {
     let pid = &payment.payment_id;
     let mut items: Vec<Item> = Vec::new();
-    let mut trace_id = None;
     let next_at = |kind: &str, pred: &dyn Fn(&Hop) -> bool, after: i64| {
         hops.iter()
             .filter(|h| h.hop == kind && h.at >= after && pred(h))
@@ -112,7 +111,6 @@ pub fn build(
         let info = h.info.clone().unwrap_or_default();
         match h.hop.as_str() {
             HOP_REQUEST => {
-                trace_id = h.reference.clone();
                 let mut it = item(h.at, "http", format!("HTTP {info}"));
                 it.dur_ms = first_write.and_then(|w| ms(h.at, w));
                 it.detail = Some(json!({"trace_id": reference, "until": "committed"}));
@@ -256,7 +254,9 @@ pub fn build(
     json!({
         "payment_id": pid,
         "status": payment.status,
-        "trace_id": trace_id,
+        // The payment's own (derived for one stored before trace ids): every hop of the
+        // payment is of this trace, whichever request (a replay too) it started from.
+        "trace_id": payment.trace(),
         "execution": execution.map(|(l, _)| l.name.clone()),
         "start_us": start,
         "end_us": end,
