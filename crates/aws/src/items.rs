@@ -114,7 +114,7 @@ pub fn idempotency_item(key: &str, p: &Payment, fingerprint: &str) -> Item {
 /// The claim of `p`'s quote: written with the payment, never overwritten.
 pub fn quote_item(p: &Payment) -> Item {
     HashMap::from([
-        (PK.into(), s(quote_pk(&p.quote_id))),
+        (PK.into(), s(quote_pk(&p.terms.quote_id))),
         (KIND.into(), s(KIND_QUOTE)),
         (PAYMENT_ID.into(), s(&p.payment_id)),
     ])

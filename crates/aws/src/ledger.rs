@@ -159,7 +159,7 @@ impl Ledger for DynamoLedger {
             None
         };
         Ok(AccountPage {
-            account: account.to_owned(),
+            account: account.into(),
             balances,
             transfers: transfers.into_iter().map(|(_, t)| t).collect(),
             next_cursor,

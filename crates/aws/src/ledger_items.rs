@@ -154,7 +154,7 @@ pub fn balance_key(account: &str, currency: Currency, payment_id: &str) -> Item 
 /// The balances of accounts from their items: the shards of an account's balance in one
 /// currency added up, by account and currency.
 pub fn sum_balances(items: impl IntoIterator<Item = Balance>) -> Vec<Balance> {
-    let mut sums: BTreeMap<(String, Currency), Balance> = BTreeMap::new();
+    let mut sums: BTreeMap<(eventpay_core::AccountId, Currency), Balance> = BTreeMap::new();
     for b in items {
         match sums.get_mut(&(b.account.clone(), b.currency)) {
             Some(sum) => {
@@ -208,7 +208,7 @@ pub fn balance_from_item(item: &Item) -> Result<Balance, AwsError> {
     };
     let transfers = decimal_attr(item, TRANSFERS)?;
     Ok(Balance {
-        account: string_attr(item, ACCOUNT)?.to_owned(),
+        account: string_attr(item, ACCOUNT)?.into(),
         currency,
         debits: scaled(DEBITS)?,
         credits: scaled(CREDITS)?,

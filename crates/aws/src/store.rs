@@ -250,9 +250,9 @@ impl PaymentStore for DynamoStore {
                 payment.payment_id
             )));
         }
-        if let Some(payment_id) = self.quote_claimed_by(&payment.quote_id).await? {
+        if let Some(payment_id) = self.quote_claimed_by(&payment.terms.quote_id).await? {
             return Err(StoreError::QuoteAlreadyUsed {
-                quote_id: payment.quote_id.clone(),
+                quote_id: payment.terms.quote_id.clone(),
                 payment_id,
             });
         }
@@ -262,7 +262,7 @@ impl PaymentStore for DynamoStore {
             Some(key) => StoreError::IdempotencyKeyInUse(key.to_owned()),
             None => StoreError::Conflict(format!(
                 "quote {} is being used by a concurrent request that has not finished; retry later",
-                payment.quote_id
+                payment.terms.quote_id
             )),
         })
     }

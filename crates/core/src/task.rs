@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::DomainError;
+use crate::ids::PaymentId;
 use crate::payment::PaymentStatus;
 use crate::ports::{PaymentStore, StoreError};
 use crate::settlement::SettlementPolicy;
@@ -166,7 +167,7 @@ impl From<StoreError> for TaskFailure {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PaymentRef {
-    payment_id: String,
+    payment_id: PaymentId,
     /// Only for the handlers' span ([`task_trace_id`]); optional so that an execution started
     /// before the workflow passed it still runs.
     #[serde(default, rename = "trace_id")]
@@ -177,7 +178,7 @@ struct PaymentRef {
 /// `deny_unknown_fields`, as `StatusUpdate` never was.
 #[derive(Deserialize)]
 struct StatusInput {
-    payment_id: String,
+    payment_id: PaymentId,
     status: PaymentStatus,
     #[serde(default)]
     reason: Option<String>,

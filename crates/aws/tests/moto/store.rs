@@ -35,7 +35,7 @@ async fn create_get_and_unknown_ids() {
     assert_eq!(store.get(&items::idempotency_pk("k")).await.unwrap(), None);
     // The same id again without a key is refused, not overwritten.
     let mut other = p.clone();
-    other.amount = eventpay_core::Decimal::ONE;
+    other.terms.amount = eventpay_core::Decimal::ONE;
     assert!(matches!(
         store.create(&other, None, "fp").await,
         Err(StoreError::Conflict(_))
@@ -175,7 +175,7 @@ async fn list_all(
         let page = store.list(status, limit, cursor.as_deref()).await.unwrap();
         pages += 1;
         assert!(page.items.len() <= limit as usize);
-        ids.extend(page.items.iter().map(|p| p.payment_id.clone()));
+        ids.extend(page.items.iter().map(|p| p.payment_id.to_string()));
         match page.next_cursor {
             Some(c) => cursor = Some(c),
             None => return (ids, pages),
@@ -339,7 +339,7 @@ async fn settlement_use_cases_post_the_ledger_once() {
 /// A payment of the shared quote `quote_id` (as a second POST with the same token makes).
 fn from_quote(payment_id: &str, quote_id: &str) -> Payment {
     let mut p = sample_payment(payment_id, "100.00", t(0));
-    p.quote_id = quote_id.into();
+    p.terms.quote_id = quote_id.into();
     p
 }
 

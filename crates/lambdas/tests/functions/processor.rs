@@ -86,7 +86,7 @@ async fn events_reach_the_bus_and_a_poison_message_fails_alone() {
     let mut wrong_id = ChangeRecord::of_change(&table.arn, "9".into(), None, pending.clone());
     wrong_id.event_id = "stream-1".into();
     let mut invented = pending.clone();
-    invented.amount = "9000000.00".parse().unwrap();
+    invented.terms.amount = "9000000.00".parse().unwrap();
     let event: SqsEvent = serde_json::from_value(json!({"Records": [
         message("m-created", &change(&table.arn, 1, None, &pending)),
         message("m-poison", "{\"this is\": \"not a change record\"}"),
