@@ -9,6 +9,9 @@
 pub mod batch;
 pub mod error;
 pub mod events;
+/// Test support (tables, sample data, emulator configuration): only with the `test-support`
+/// feature, which the test builds of this crate and of `eventpay-lambdas` turn on.
+#[cfg(feature = "test-support")]
 pub mod fixtures;
 pub mod items;
 pub mod ledger;
@@ -16,6 +19,7 @@ pub mod ledger_items;
 pub mod notify;
 pub mod queue;
 pub mod reconcile;
+#[cfg(feature = "test-support")]
 pub mod schema;
 pub mod signer;
 pub mod store;
