@@ -26,7 +26,11 @@ pub async fn forward_batch(db: &Db, queue_name: &str, table_id: &str) -> Result<
             Ok((
                 format!("stream-{seq}"),
                 *seq,
-                (serde_json::to_string(r)?, r.payment_id.clone()),
+                (
+                    serde_json::to_string(r)?,
+                    r.payment_id.clone(),
+                    r.new_image.trace().to_string(),
+                ),
             ))
         })
         .collect::<Result<Vec<_>, LocalError>>()?;
@@ -34,8 +38,13 @@ pub async fn forward_batch(db: &Db, queue_name: &str, table_id: &str) -> Result<
     let queue_name = queue_name.to_owned();
     db.write(move |tx| {
         let now = now_millis();
-        for (id, seq, (body, payment_id)) in &messages {
-            queue::send(tx, &queue_name, id, body, now)?;
+        for (id, seq, (body, payment_id, trace_id)) in &messages {
+            let msg = queue::Outgoing {
+                message_id: id,
+                body,
+                trace_id: Some(trace_id),
+            };
+            queue::send(tx, &queue_name, &msg, now)?;
             crate::trace::forward(tx, payment_id, *seq)?;
         }
         stream::set_position(tx, CONSUMER, last)

@@ -210,7 +210,12 @@ fn hand_off(
             queue::delete(tx, msg.id)?;
             if let Some(copy) = crate::chaos::redelivery(&msg.message_id) {
                 // At-least-once delivery: the same record comes again in a later batch.
-                queue::send(tx, &cfg.name, &copy, &msg.body, now)?;
+                let again = queue::Outgoing {
+                    message_id: &copy,
+                    body: &msg.body,
+                    trace_id: msg.trace_id.as_deref(),
+                };
+                queue::send(tx, &cfg.name, &again, now)?;
             }
             Ok::<_, LocalError>(lives)
         })();

@@ -18,10 +18,16 @@ CREATE TABLE IF NOT EXISTS messages (
     body          TEXT NOT NULL,
     receive_count INTEGER NOT NULL DEFAULT 0,
     visible_at    INTEGER NOT NULL,
-    sent_at       INTEGER NOT NULL
+    sent_at       INTEGER NOT NULL,
+    trace_id      TEXT -- the message attribute `trace_id`, as the AWS forwarder sets it
 );
 CREATE INDEX IF NOT EXISTS messages_visible ON messages(queue, visible_at, id);
 "#;
+
+/// Adds the `trace_id` attribute column to a data dir made before it.
+pub(crate) fn upgrade(conn: &Connection) -> Result<(), LocalError> {
+    crate::schema::add_column(conn, "messages", "trace_id", "TEXT")
+}
 
 /// One queue with its redrive policy.
 #[derive(Debug, Clone)]
@@ -40,6 +46,8 @@ pub struct Received {
     pub message_id: String,
     pub body: String,
     pub receive_count: u32,
+    /// The message attribute `trace_id`, if the sender set one.
+    pub trace_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -53,17 +61,23 @@ pub struct QueueStats {
     pub dead_letter_depth: u64,
 }
 
+/// A message to send: its id, body and (as SQS's message attributes) its trace id.
+pub struct Outgoing<'a> {
+    pub message_id: &'a str,
+    pub body: &'a str,
+    pub trace_id: Option<&'a str>,
+}
+
 pub fn send(
     tx: &Transaction<'_>,
     queue: &str,
-    message_id: &str,
-    body: &str,
+    msg: &Outgoing<'_>,
     now_ms: i64,
 ) -> Result<(), LocalError> {
     tx.prepare_cached(
-        "INSERT OR IGNORE INTO messages (queue, message_id, body, receive_count, visible_at, sent_at) VALUES (?1, ?2, ?3, 0, ?4, ?4)",
+        "INSERT OR IGNORE INTO messages (queue, message_id, body, receive_count, visible_at, sent_at, trace_id) VALUES (?1, ?2, ?3, 0, ?4, ?4, ?5)",
     )?
-    .execute(params![queue, message_id, body, now_ms])?;
+    .execute(params![queue, msg.message_id, msg.body, now_ms, msg.trace_id])?;
     Ok(())
 }
 
@@ -77,7 +91,7 @@ pub fn visible(
     now_ms: i64,
 ) -> Result<(Vec<Received>, Vec<i64>), LocalError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, message_id, body, receive_count FROM messages WHERE queue = ?1 AND visible_at <= ?2 ORDER BY visible_at, id LIMIT ?3",
+        "SELECT id, message_id, body, receive_count, trace_id FROM messages WHERE queue = ?1 AND visible_at <= ?2 ORDER BY visible_at, id LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![cfg.name, now_ms, max], |r| {
         Ok(Received {
@@ -85,6 +99,7 @@ pub fn visible(
             message_id: r.get(1)?,
             body: r.get(2)?,
             receive_count: r.get(3)?,
+            trace_id: r.get(4)?,
         })
     })?;
     let mut out = Vec::new();
@@ -209,6 +224,8 @@ pub struct Peeked {
     pub receive_count: u32,
     pub sent_at_ms: i64,
     pub visible_at_ms: i64,
+    /// The message attributes (`trace_id`), as SQS shows `MessageAttributes`.
+    pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The oldest `limit` messages of `queue`, without changing them; bodies cut at `max_body` bytes.
@@ -219,7 +236,7 @@ pub fn peek(
     max_body: usize,
 ) -> Result<Vec<Peeked>, LocalError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT message_id, substr(body, 1, ?3), receive_count, sent_at, visible_at FROM messages WHERE queue = ?1 ORDER BY id LIMIT ?2",
+        "SELECT message_id, substr(body, 1, ?3), receive_count, sent_at, visible_at, trace_id FROM messages WHERE queue = ?1 ORDER BY id LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![queue, limit, max_body as i64], |r| {
         Ok(Peeked {
@@ -228,6 +245,11 @@ pub fn peek(
             receive_count: r.get(2)?,
             sent_at_ms: r.get(3)?,
             visible_at_ms: r.get(4)?,
+            attributes: r
+                .get::<_, Option<String>>(5)?
+                .map(|t| ("trace_id".to_string(), serde_json::Value::String(t)))
+                .into_iter()
+                .collect(),
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -259,11 +281,19 @@ mod tests {
         got
     }
 
+    fn message<'a>(id: &'a str, trace_id: Option<&'a str>) -> Outgoing<'a> {
+        Outgoing {
+            message_id: id,
+            body: "{}",
+            trace_id,
+        }
+    }
+
     #[test]
     fn failed_message_is_invisible_until_timeout_then_dead_lettered() {
         let (mut conn, cfg) = setup();
         let tx = conn.transaction().unwrap();
-        send(&tx, "q", "m1", "{}", 0).unwrap();
+        send(&tx, "q", &message("m1", Some("abc")), 0).unwrap();
         assert_eq!(receive_and_fail(&tx, &cfg, 0).len(), 1);
         assert!(receive_and_fail(&tx, &cfg, 500).is_empty(), "in flight");
         let again = receive_and_fail(&tx, &cfg, 1000);
@@ -273,15 +303,21 @@ mod tests {
         let s = stats(&conn, &cfg, 2000).unwrap();
         assert_eq!((s.depth, s.in_flight, s.dead_letter_depth), (0, 0, 1));
         let tx = conn.transaction().unwrap();
+        assert_eq!(
+            peek(&tx, "q-dlq", 10, 100).unwrap()[0].attributes["trace_id"],
+            "abc",
+            "attributes travel with the message to the DLQ"
+        );
         assert_eq!(redrive(&tx, &cfg, 3000).unwrap(), 1);
-        assert_eq!(receive_and_fail(&tx, &cfg, 3000).len(), 1);
+        let redriven = receive_and_fail(&tx, &cfg, 3000);
+        assert_eq!(redriven[0].trace_id.as_deref(), Some("abc"));
     }
 
     #[test]
     fn deleted_message_is_gone_and_a_read_alone_changes_nothing() {
         let (mut conn, cfg) = setup();
         let tx = conn.transaction().unwrap();
-        send(&tx, "q", "m1", "{}", 0).unwrap();
+        send(&tx, "q", &message("m1", None), 0).unwrap();
         let (got, _) = visible(&tx, &cfg, 10, 0).unwrap();
         let (again, _) = visible(&tx, &cfg, 10, 0).unwrap();
         assert_eq!(

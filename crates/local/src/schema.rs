@@ -62,6 +62,7 @@ pub fn migrate(conn: &Connection) -> Result<(), LocalError> {
     }
     stream::init_table_id(conn)?;
     notify::upgrade(conn)?;
+    queue::upgrade(conn)?;
     executions::upgrade(conn)?;
     conn.execute_batch(&format!("PRAGMA user_version = {VERSION};"))?;
     Ok(())

@@ -198,7 +198,14 @@ pub async fn send_message(
     let id = uuid::Uuid::new_v4().to_string();
     let (queue, message_id) = (app.queue.name.clone(), id.clone());
     app.db
-        .write(move |tx| queue::send(tx, &queue, &message_id, &text, now_millis()))
+        .write(move |tx| {
+            let msg = queue::Outgoing {
+                message_id: &message_id,
+                body: &text,
+                trace_id: None,
+            };
+            queue::send(tx, &queue, &msg, now_millis())
+        })
         .await?;
     app.wakes.processor.notify_one();
     Ok(Json(json!({ "MessageId": id })).into_response())
