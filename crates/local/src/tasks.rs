@@ -224,7 +224,19 @@ impl TaskInvoker for LocalTasks {
         if let Some(trace) = eventpay_core::task_trace_id(&input) {
             span.record("trace_id", tracing::field::display(trace));
         }
-        Box::pin(self.call(resource, input).instrument(span))
+        Box::pin(
+            async move {
+                let result = self.call(resource, input).await;
+                // One line per task call, at debug (a settlement makes five), so
+                // `RUST_LOG=eventpay_local::tasks=debug` follows a payment's tasks by its trace.
+                match &result {
+                    Ok(_) => tracing::debug!("task done"),
+                    Err(e) => tracing::debug!(error = %e.error, cause = %e.cause, "task failed"),
+                }
+                result
+            }
+            .instrument(span),
+        )
     }
 }
 
