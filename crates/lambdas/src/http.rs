@@ -152,11 +152,16 @@ pub async fn get_payment<S: PaymentStore>(
     store: &S,
     req: &ApiGatewayProxyRequest,
 ) -> ApiGatewayProxyResponse {
-    let result = match req.path_parameters.get(PAYMENT_ID_PARAM) {
-        Some(id) => api::get_payment(store, id).await,
-        None => Err(ApiError::not_found("no payment id in the path")),
+    let Some(id) = req.path_parameters.get(PAYMENT_ID_PARAM) else {
+        return respond(Err(ApiError::not_found("no payment id in the path")));
     };
-    respond(result)
+    let result = api::get_payment(store, id).await;
+    // A read of a payment joins its trace, so `annotation.trace_id` finds it beside the writes.
+    let trace = result.as_ref().ok().map(|r| {
+        serde_json::from_value::<TraceId>(r.body["trace_id"].clone())
+            .unwrap_or_else(|_| TraceId::for_payment(id))
+    });
+    crate::xray::traced("get-payment", trace, async { respond(result) }).await
 }
 
 /// `GET /payments?status=&limit=&cursor=`.
